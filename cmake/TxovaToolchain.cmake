@@ -1,0 +1,26 @@
+# Compiler cache, warnings and sanitizers shared by every target of this project.
+
+find_program(TXOVA_CCACHE ccache)
+if(TXOVA_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  # pch_defines/time_macros let ccache reuse objects built with precompiled headers.
+  set(CMAKE_CXX_COMPILER_LAUNCHER
+      ${CMAKE_COMMAND} -E env CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      ${TXOVA_CCACHE})
+endif()
+
+add_library(txova_kafka_warnings INTERFACE)
+target_compile_options(txova_kafka_warnings INTERFACE -Wall -Wextra -Wpedantic
+  $<$<BOOL:${TXOVA_KAFKA_WARNINGS_AS_ERRORS}>:-Werror>)
+
+add_library(txova_kafka_sanitizers INTERFACE)
+if(TXOVA_KAFKA_SANITIZE)
+  set(txova_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_compile_options(txova_kafka_sanitizers INTERFACE ${txova_san})
+  target_link_options(txova_kafka_sanitizers INTERFACE ${txova_san})
+endif()
+
+# Build-only helpers: used with $<BUILD_INTERFACE:...> so they never leak into the installed package.
+function(txova_project_options target)
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:txova_kafka_warnings>
+                                          $<BUILD_INTERFACE:txova_kafka_sanitizers>)
+endfunction()

@@ -1,0 +1,100 @@
+#pragma once
+// The envelope standard: the JSON every txova event travels in.
+//
+// {"id":"<uuid v4>","type":"ride.completed","version":"1.0","source":"ride-service",
+//  "timestamp":"2024-01-15T10:30:00Z","correlation_id":"...","causation_id":"...",
+//  "actor":{"id":"...","type":"user"},"payload":{...}}
+//
+// Field names and order are those the Go services write; causation_id and actor are omitted
+// when absent. The payload is kept as the exact JSON text it arrived as (like Go's
+// json.RawMessage), so re-publishing (DLQ, replay) never rewrites a byte of it.
+
+#include <txova/kafka/codec.hpp>
+#include <txova/kafka/error.hpp>
+#include <txova/kafka/event.hpp>
+#include <txova/kafka/timestamp.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace txova::kafka {
+
+/// Who caused an event. `type` is one of "user", "system", "admin".
+struct actor {
+  std::string id;
+  std::string type;
+  friend bool operator==(const actor&, const actor&) = default;
+};
+
+/// One event on the wire.
+struct envelope {
+  std::string id;                           ///< UUID v4, lowercase
+  std::string type;                         ///< "domain.action"
+  std::string version;                      ///< payload schema version "major.minor"
+  std::string source;                       ///< producing service
+  timestamp time{};                         ///< when it happened, UTC (JSON "timestamp")
+  std::string correlation_id;               ///< the chain of events this one belongs to
+  std::optional<std::string> causation_id;  ///< id of the event that caused this one
+  std::optional<kafka::actor> actor;        ///< who caused it
+  std::string payload = "{}";               ///< raw JSON text of an object
+
+  friend bool operator==(const envelope&, const envelope&) = default;
+};
+
+/// Where an event comes from: the publishing service and, for a follow-up event, the chain it
+/// continues. An empty correlation_id starts a new chain (the event's own id becomes it).
+struct event_context {
+  std::string source;
+  std::string correlation_id;
+  std::optional<std::string> causation_id;
+  std::optional<kafka::actor> actor;
+
+  /// The context of an event caused by `cause`: same correlation id, causation = cause's id.
+  static event_context caused_by(const envelope& cause, std::string source);
+};
+
+/// Limits for untrusted envelopes. 1 MiB matches Kafka's default maximum message size.
+struct envelope_limits {
+  std::size_t max_bytes = 1024 * 1024;
+  unsigned max_depth = 32;
+};
+
+/// A fresh random (version 4) UUID, lowercase canonical text.
+std::string new_uuid();
+
+/// An envelope with a fresh id and the current UTC time around `payload_json` (an object's text).
+envelope make_envelope(std::string_view type, std::string_view version, std::string payload_json,
+                       const event_context& ctx);
+
+/// An envelope for a typed event: type, version and payload from its catalog entry.
+template <event T>
+envelope make_envelope(const T& payload, const event_context& ctx) {
+  return make_envelope(T::info.type, T::info.version, to_json_text(payload), ctx);
+}
+
+/// Parses and validates untrusted text. Unknown fields are ignored; every error names the field.
+boost::system::result<envelope, diagnostic> parse_envelope(std::string_view json,
+                                                           const envelope_limits& limits = {});
+
+/// The envelope's JSON, byte-compatible with the Go services' encoding.
+std::string to_json(const envelope& e);
+
+/// Checks every field; the diagnostic says which field and why (`version "1" is not major.minor`).
+/// Converts to false when the envelope is valid.
+diagnostic validate(const envelope& e);
+
+/// The payload decoded as `T`; errors name the field ("payload.fare.amount must be an integer, got
+/// string \"12\"").
+template <class T>
+boost::system::result<T, diagnostic> payload_as(const envelope& e, const envelope_limits& limits = {}) {
+  return from_json_text<T>(e.payload, "payload", {limits.max_bytes, limits.max_depth});
+}
+
+/// The parsed major version of "major.minor", or nullopt when malformed.
+std::optional<unsigned> major_version(std::string_view version) noexcept;
+
+}  // namespace txova::kafka

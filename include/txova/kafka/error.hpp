@@ -1,0 +1,63 @@
+#pragma once
+// Errors of txova-kafka: an error_code category for programs, and `diagnostic` for people.
+
+#include <boost/system/error_code.hpp>
+
+#include <string>
+#include <system_error>
+
+namespace txova::kafka {
+
+/// Library error codes, in the `txova.kafka` category.
+enum class error {
+  invalid_json = 1,    ///< not JSON, or not valid UTF-8
+  too_large,           ///< over a configured size limit
+  too_deep,            ///< nested deeper than the parser allows
+  duplicate_key,       ///< a JSON object names the same key twice
+  missing_field,       ///< a required field is absent
+  wrong_type,          ///< a field has the wrong JSON type
+  invalid_field,       ///< a field has the right type but a bad value
+  unknown_event_type,  ///< no catalog entry or topic mapping for an event type
+  no_partition_key,    ///< the payload lacks the field its topic is keyed by
+  invalid_config,      ///< a configuration value is out of range or malformed
+};
+
+/// The category of `error`; its name is "txova.kafka".
+const boost::system::error_category& error_category() noexcept;
+
+inline boost::system::error_code make_error_code(error e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// An error code plus what was wrong, where, and with what value:
+/// `code` for programs, `field` (a JSON path such as "payload.fare.amount") and `message`
+/// (a whole sentence, e.g. `version "1" is not major.minor`) for logs and DLQ records.
+/// Converts to true when it describes a failure, so `if (auto d = validate(e))` reads naturally.
+struct diagnostic {
+  boost::system::error_code code;
+  std::string field;
+  std::string message;
+
+  explicit operator bool() const noexcept { return code.failed(); }
+};
+
+/// Builds a diagnostic; `message` should already name the field and the bad value.
+diagnostic make_diagnostic(error e, std::string field, std::string message);
+
+/// Thrown where Asio's model throws (awaitables) or by `result<T, diagnostic>::value()`.
+class diagnostic_error : public boost::system::system_error {
+public:
+  explicit diagnostic_error(diagnostic d);
+  const diagnostic& detail() const noexcept { return detail_; }
+
+private:
+  diagnostic detail_;
+};
+
+/// Lets `boost::system::result<T, diagnostic>::value()` throw a `diagnostic_error`.
+[[noreturn]] void throw_exception_from_error(const diagnostic& d, const boost::source_location& loc);
+
+}  // namespace txova::kafka
+
+template <>
+struct boost::system::is_error_code_enum<txova::kafka::error> : std::true_type {};

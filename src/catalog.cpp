@@ -1,0 +1,91 @@
+#include <txova/kafka/catalog.hpp>
+#include <txova/kafka/envelope.hpp>
+#include <txova/kafka/events/all.hpp>
+#include <txova/kafka/topics.hpp>
+
+#include <boost/json/value.hpp>
+#include <boost/mp11/algorithm.hpp>
+
+#include <algorithm>
+
+namespace txova::kafka {
+
+void catalog::add(const event_info& info) {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const event_info& e) { return e.type == info.type; });
+  if (it != entries_.end()) *it = info;
+  else entries_.push_back(info);
+}
+
+const event_info* catalog::find(std::string_view type) const noexcept {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const event_info& e) { return e.type == type; });
+  return it == entries_.end() ? nullptr : &*it;
+}
+
+const catalog& txova_catalog() {
+  static const catalog instance = [] {
+    catalog c;
+    boost::mp11::mp_for_each<boost::mp11::mp_transform<boost::mp11::mp_identity, events::all>>(
+        [&](auto t) { c.add(decltype(t)::type::info); });
+    return c;
+  }();
+  return instance;
+}
+
+std::string dlq_topic(std::string_view topic) {
+  std::string out(topic);
+  out += topics::dlq_suffix;
+  return out;
+}
+
+std::optional<std::string_view> topic_for(std::string_view type) {
+  if (const event_info* e = txova_catalog().find(type)) return e->topic;
+  return std::nullopt;
+}
+
+topic_map& topic_map::route(std::string_view type, std::string_view topic) {
+  overrides_.insert_or_assign(std::string(type), std::string(topic));
+  return *this;
+}
+
+topic_map& topic_map::default_topic(std::string_view topic) {
+  default_ = std::string(topic);
+  return *this;
+}
+
+boost::system::result<std::string, diagnostic> topic_map::resolve(std::string_view type) const {
+  if (auto it = overrides_.find(type); it != overrides_.end()) return it->second;
+  if (const event_info* e = catalog_->find(type)) return std::string(e->topic);
+  if (default_) return *default_;
+  std::string msg = "event type ";
+  detail::append_quoted(msg, type);
+  msg += " has no topic: it is not in the catalog, not routed, and no default topic is set";
+  return make_diagnostic(error::unknown_event_type, "type", std::move(msg));
+}
+
+boost::system::result<std::string, diagnostic> partition_key(const envelope& e, const catalog& c) {
+  std::string type_text;
+  detail::append_quoted(type_text, e.type);
+  const event_info* info = c.find(e.type);
+  if (!info)
+    return make_diagnostic(error::unknown_event_type, "type",
+                           "event type " + type_text + " is not in the catalog, so it has no partition key field");
+  auto payload = detail::parse_strict(e.payload, {}, "payload");
+  if (!payload) return payload.error();
+  if (!payload->is_object())
+    return make_diagnostic(error::wrong_type, "payload",
+                           "payload must be a JSON object, got " + detail::describe_value(*payload));
+  for (std::string_view field : {info->key, info->fallback_key}) {
+    if (field.empty()) continue;
+    const boost::json::value* v = payload->get_object().if_contains(field);
+    if (!v || v->is_null()) continue;
+    if (v->is_string() && !v->get_string().empty()) return std::string(v->get_string());
+    return make_diagnostic(error::no_partition_key, "payload." + std::string(field),
+                           "payload." + std::string(field) + " is the partition key of " + type_text +
+                               " and must be a non-empty string, got " + detail::describe_value(*v));
+  }
+  std::string msg = "payload of " + type_text + " has no partition key: payload." + std::string(info->key) + " is missing";
+  if (!info->fallback_key.empty()) msg += ", and so is payload." + std::string(info->fallback_key);
+  return make_diagnostic(error::no_partition_key, "payload." + std::string(info->key), std::move(msg));
+}
+
+}  // namespace txova::kafka

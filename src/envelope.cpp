@@ -1,0 +1,239 @@
+#include <txova/kafka/envelope.hpp>
+
+#include <txova/kafka/detail/json_text.hpp>
+
+#include <boost/json/value.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+
+namespace txova::kafka {
+namespace {
+
+std::string quoted(std::string_view s) {
+  std::string out;
+  detail::append_quoted(out, s);
+  return out;
+}
+
+diagnostic invalid(std::string_view field, std::string_view value, std::string_view why) {
+  return make_diagnostic(error::invalid_field, std::string(field),
+                         std::string(field) + " " + quoted(value) + " " + std::string(why));
+}
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool is_lower_segment_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+
+diagnostic check_uuid_v4(std::string_view field, std::string_view s) {
+  bool shape = s.size() == 36;
+  for (std::size_t i = 0; shape && i < s.size(); ++i)
+    shape = (i == 8 || i == 13 || i == 18 || i == 23) ? s[i] == '-' : is_hex(s[i]);
+  if (!shape) return invalid(field, s, "is not a UUID (8-4-4-4-12 hex digits)");
+  const char variant = static_cast<char>(s[19] | 0x20);
+  if (s[14] != '4' || !(variant == '8' || variant == '9' || variant == 'a' || variant == 'b'))
+    return invalid(field, s, "is not a version 4 (random) UUID");
+  return {};
+}
+
+diagnostic check_type(std::string_view s) {
+  const auto dot = s.find('.');
+  const auto segment_ok = [](std::string_view seg) {
+    return !seg.empty() && seg.front() >= 'a' && seg.front() <= 'z' &&
+           std::all_of(seg.begin(), seg.end(), is_lower_segment_char);
+  };
+  if (dot == std::string_view::npos || !segment_ok(s.substr(0, dot)) || !segment_ok(s.substr(dot + 1)))
+    return invalid("type", s,
+                   "is not domain.action (two segments of lowercase letters, digits and '_', e.g. "
+                   "ride.completed)");
+  return {};
+}
+
+diagnostic check_version(std::string_view s) {
+  if (!major_version(s)) return invalid("version", s, "is not major.minor");
+  return {};
+}
+
+diagnostic check_nonempty(std::string_view field, std::string_view s) {
+  if (s.empty()) return make_diagnostic(error::invalid_field, std::string(field), std::string(field) + " is empty");
+  return {};
+}
+
+diagnostic check_actor(const actor& a) {
+  if (auto d = check_nonempty("actor.id", a.id)) return d;
+  if (a.type != "user" && a.type != "system" && a.type != "admin")
+    return invalid("actor.type", a.type, "is not one of user, system, admin");
+  return {};
+}
+
+// Every check except the payload's, which needs a parse the caller may already have done.
+diagnostic check_fields(const envelope& e) {
+  if (auto d = check_uuid_v4("id", e.id)) return d;
+  if (auto d = check_type(e.type)) return d;
+  if (auto d = check_version(e.version)) return d;
+  if (auto d = check_nonempty("source", e.source)) return d;
+  if (auto d = check_nonempty("correlation_id", e.correlation_id)) return d;
+  if (e.causation_id)
+    if (auto d = check_nonempty("causation_id", *e.causation_id)) return d;
+  if (e.actor)
+    if (auto d = check_actor(*e.actor)) return d;
+  return {};
+}
+
+diagnostic payload_not_object(const boost::json::value& v) {
+  return make_diagnostic(error::wrong_type, "payload",
+                         "payload must be a JSON object, got " + detail::describe_value(v));
+}
+
+// Reads a string member; nullopt when absent or null (absence is the caller's to judge).
+boost::system::result<std::optional<std::string>, diagnostic> string_member(const boost::json::object& obj,
+                                                                            std::string_view path,
+                                                                            std::string_view key) {
+  const boost::json::value* v = obj.if_contains(key);
+  if (!v || v->is_null()) return std::optional<std::string>{};
+  if (!v->is_string())
+    return make_diagnostic(error::wrong_type, std::string(path),
+                           std::string(path) + " must be a string, got " + detail::describe_value(*v));
+  return std::optional<std::string>(std::string(v->get_string()));
+}
+
+diagnostic missing(std::string_view path) {
+  return make_diagnostic(error::missing_field, std::string(path), std::string(path) + " is missing");
+}
+
+}  // namespace
+
+std::string new_uuid() {
+  // One generator per thread: boost's random_generator is not thread-safe, and seeding is costly.
+  thread_local boost::uuids::random_generator gen;
+  return boost::uuids::to_string(gen());
+}
+
+std::optional<unsigned> major_version(std::string_view s) noexcept {
+  const auto dot = s.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  const auto digits_ok = [](std::string_view part) {
+    return !part.empty() && part.size() <= 9 &&
+           std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (!digits_ok(s.substr(0, dot)) || !digits_ok(s.substr(dot + 1))) return std::nullopt;
+  unsigned major = 0;
+  for (char c : s.substr(0, dot)) major = major * 10 + static_cast<unsigned>(c - '0');
+  return major;
+}
+
+event_context event_context::caused_by(const envelope& cause, std::string source) {
+  return event_context{std::move(source), cause.correlation_id, cause.id, std::nullopt};
+}
+
+envelope make_envelope(std::string_view type, std::string_view version, std::string payload_json,
+                       const event_context& ctx) {
+  envelope e;
+  e.id = new_uuid();
+  e.type = type;
+  e.version = version;
+  e.source = ctx.source;
+  e.time = now_utc();
+  e.correlation_id = ctx.correlation_id.empty() ? e.id : ctx.correlation_id;
+  e.causation_id = ctx.causation_id;
+  e.actor = ctx.actor;
+  e.payload = std::move(payload_json);
+  return e;
+}
+
+boost::system::result<envelope, diagnostic> parse_envelope(std::string_view json, const envelope_limits& limits) {
+  auto parsed = detail::parse_strict(json, {limits.max_bytes, limits.max_depth}, "envelope");
+  if (!parsed) return parsed.error();
+  if (!parsed->is_object())
+    return make_diagnostic(error::wrong_type, "envelope",
+                           "envelope must be a JSON object, got " + detail::describe_value(*parsed));
+  const auto& obj = parsed->get_object();
+
+  envelope e;
+  const std::array<std::pair<std::string_view, std::string*>, 5> required{{
+      {"id", &e.id}, {"type", &e.type}, {"version", &e.version}, {"source", &e.source},
+      {"correlation_id", &e.correlation_id}}};
+  for (auto [key, out] : required) {
+    auto v = string_member(obj, key, key);
+    if (!v) return v.error();
+    if (!*v) return missing(key);
+    *out = std::move(**v);
+  }
+
+  auto ts = string_member(obj, "timestamp", "timestamp");
+  if (!ts) return ts.error();
+  if (!*ts) return missing("timestamp");
+  auto t = parse_timestamp(**ts, "timestamp");
+  if (!t) return t.error();
+  e.time = *t;
+
+  auto causation = string_member(obj, "causation_id", "causation_id");
+  if (!causation) return causation.error();
+  e.causation_id = std::move(*causation);
+
+  if (const boost::json::value* a = obj.if_contains("actor"); a && !a->is_null()) {
+    if (!a->is_object())
+      return make_diagnostic(error::wrong_type, "actor",
+                             "actor must be an object, got " + detail::describe_value(*a));
+    kafka::actor act;
+    for (auto [key, path, out] : {std::tuple{"id", "actor.id", &act.id}, std::tuple{"type", "actor.type", &act.type}}) {
+      auto v = string_member(a->get_object(), path, key);
+      if (!v) return v.error();
+      if (!*v) return missing(path);
+      *out = std::move(**v);
+    }
+    e.actor = std::move(act);
+  }
+
+  const boost::json::value* payload = obj.if_contains("payload");
+  if (!payload) return missing("payload");
+  if (!payload->is_object()) return payload_not_object(*payload);
+  e.payload = detail::raw_member(json, "payload");
+
+  if (auto d = check_fields(e)) return d;
+  return e;
+}
+
+std::string to_json(const envelope& e) {
+  std::string out;
+  out.reserve(e.payload.size() + 320);
+  const auto field = [&](std::string_view key, std::string_view value) {
+    if (out.size() > 1) out.push_back(',');
+    detail::append_quoted(out, key);
+    out.push_back(':');
+    detail::append_quoted(out, value);
+  };
+  out.push_back('{');
+  field("id", e.id);
+  field("type", e.type);
+  field("version", e.version);
+  field("source", e.source);
+  out += ",\"timestamp\":\"";
+  append_timestamp(out, e.time);
+  out.push_back('"');
+  field("correlation_id", e.correlation_id);
+  if (e.causation_id) field("causation_id", *e.causation_id);
+  if (e.actor) {
+    out += ",\"actor\":{\"id\":";
+    detail::append_quoted(out, e.actor->id);
+    out += ",\"type\":";
+    detail::append_quoted(out, e.actor->type);
+    out.push_back('}');
+  }
+  out += ",\"payload\":";
+  out += e.payload;
+  out.push_back('}');
+  return out;
+}
+
+diagnostic validate(const envelope& e) {
+  if (auto d = check_fields(e)) return d;
+  auto payload = detail::parse_strict(e.payload, {}, "payload");
+  if (!payload) return payload.error();
+  if (!payload->is_object()) return payload_not_object(*payload);
+  return {};
+}
+
+}  // namespace txova::kafka
