@@ -9,7 +9,9 @@ if(TXOVA_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
 endif()
 
 add_library(txova_kafka_warnings INTERFACE)
-target_compile_options(txova_kafka_warnings INTERFACE -Wall -Wextra -Wpedantic
+# -Wno-missing-field-initializers: GCC 12 warns on designated initializers that leave members to
+# their defaults ({.source = "x"}), which is the style this library's option structs are made for.
+target_compile_options(txova_kafka_warnings INTERFACE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers
   $<$<BOOL:${TXOVA_KAFKA_WARNINGS_AS_ERRORS}>:-Werror>)
 
 add_library(txova_kafka_sanitizers INTERFACE)
@@ -24,3 +26,9 @@ function(txova_project_options target)
   target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:txova_kafka_warnings>
                                           $<BUILD_INTERFACE:txova_kafka_sanitizers>)
 endfunction()
+
+# With fuzzing on, every target is instrumented for coverage so libFuzzer sees the library too.
+if(TXOVA_KAFKA_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -68,6 +68,13 @@ BOOST_AUTO_TEST_CASE(optional_members_are_omitted_when_empty) {
   BOOST_TEST(!null->note.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(null_arrays_decode_as_empty_like_go_nil_slices) {
+  auto r = from_json_text<sample>(replace(sample_json, R"(["a","b"])", "null"));
+  BOOST_TEST_REQUIRE(r.has_value());
+  BOOST_TEST(r->tags.empty());
+  BOOST_TEST(to_json_text(*r).find(R"("tags":[])") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_keys_are_ignored) {
   auto r = from_json_text<sample>(replace(sample_json, R"("count":3,)", R"("count":3,"added_in_v1_1":{"x":[1]},)"));
   BOOST_TEST_REQUIRE(r.has_value());

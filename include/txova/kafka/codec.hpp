@@ -226,6 +226,10 @@ struct json_codec<std::vector<T>> {
     out.push_back(']');
   }
   static bool read(const boost::json::value& in, std::vector<T>& v, decode_state& st) {
+    if (in.is_null()) {  // Go marshals a nil slice as null
+      v.clear();
+      return true;
+    }
     if (!in.is_array()) return st.wrong_type("an array", in);
     const auto& arr = in.get_array();
     v.clear();

@@ -2,6 +2,7 @@
 // Errors of txova-kafka: an error_code category for programs, and `diagnostic` for people.
 
 #include <boost/system/error_code.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <string>
 #include <system_error>

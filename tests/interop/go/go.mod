@@ -1,0 +1,3 @@
+module txova.local/interop
+
+go 1.21
