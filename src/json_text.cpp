@@ -282,12 +282,14 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
       return make_diagnostic(error::too_deep, name,
                              name + " nests deeper than " + std::to_string(limits.max_depth) +
                                  " levels (at offset " + std::to_string(consumed) + ")");
-    std::string msg = name + " is not valid JSON: " + ec.message();
-    if (text.empty())
+    std::string msg;
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
       msg = name + " is empty, not JSON";
+    else if (consumed >= text.size())
+      msg = name + " is not valid JSON: it ends after " + std::to_string(text.size()) + " bytes, before the document is complete";
     else
-      msg += " at offset " + std::to_string(consumed) + " near " +
-             preview(text.substr(std::min(consumed, text.size()), 24), 24);
+      msg = name + " is not valid JSON: " + ec.message() + " at offset " + std::to_string(consumed) + " near " +
+            preview(text.substr(consumed, 24), 24);
     return make_diagnostic(error::invalid_json, name, std::move(msg));
   }
   boost::json::value v = parser.release();
