@@ -1,0 +1,108 @@
+#include <txova/kafka/detail/event_pump.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <cerrno>
+#include <cstdint>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+namespace txova::kafka::detail {
+
+struct event_pump::state : std::enable_shared_from_this<state> {
+  boost::asio::posix::stream_descriptor fd;
+  rd_kafka_queue_t* queue;
+  handler on_event;
+  std::size_t batch_limit;
+  bool stopped = false;
+  bool active = false;        // somebody waits for events: keep a wait outstanding
+  bool waiting = false;       // an async_wait is outstanding
+  bool drain_posted = false;  // a drain is already queued on the executor
+
+  state(boost::asio::any_io_executor ex, rd_kafka_queue_t* q, handler h, std::size_t limit)
+      : fd(std::move(ex)), queue(q), on_event(std::move(h)), batch_limit(limit) {}
+
+  void wait() {
+    if (waiting) return;
+    waiting = true;
+    fd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                  [self = shared_from_this()](boost::system::error_code ec) {
+                    self->waiting = false;
+                    // Aborted by deactivate(): if activated again meanwhile, go on waiting.
+                    if (self->stopped || !self->active) return;
+                    if (!ec) {
+                      std::uint64_t count = 0;
+                      (void)::read(self->fd.native_handle(), &count, sizeof count);  // reset the eventfd
+                    }
+                    self->drain();
+                  });
+  }
+
+  void post_drain() {
+    if (drain_posted) return;
+    drain_posted = true;
+    boost::asio::post(fd.get_executor(), [self = shared_from_this()] {
+      self->drain_posted = false;
+      if (!self->stopped) self->drain();
+    });
+  }
+
+  void drain() {
+    for (std::size_t n = 0; n < batch_limit; ++n) {
+      if (stopped) return;
+      rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 0);
+      if (!ev) {
+        if (active) wait();
+        return;
+      }
+      on_event(ev);
+      rd_kafka_event_destroy(ev);
+    }
+    // The queue may still hold events and will not signal again until it has been empty.
+    post_drain();
+  }
+};
+
+event_pump::event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, handler on_event,
+                       std::size_t batch_limit)
+    : state_(std::make_shared<state>(std::move(ex), queue, std::move(on_event), batch_limit)) {
+  const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd < 0)
+    throw boost::system::system_error(boost::system::error_code(errno, boost::system::system_category()),
+                                      "eventfd for a librdkafka queue");
+  state_->fd.assign(efd);
+  static constexpr std::uint64_t one = 1;  // eventfd needs an 8-byte counter increment
+  rd_kafka_queue_io_event_enable(queue, efd, &one, sizeof one);
+}
+
+event_pump::~event_pump() { stop(); }
+
+void event_pump::activate() {
+  if (state_->stopped || state_->active) return;
+  state_->active = true;
+  // Events may already be queued (no edge will come for them): drain once first.
+  state_->post_drain();
+}
+
+void event_pump::deactivate() {
+  if (state_->stopped || !state_->active) return;
+  state_->active = false;
+  if (state_->waiting) {
+    boost::system::error_code ignored;
+    state_->fd.cancel(ignored);
+  }
+}
+
+bool event_pump::active() const noexcept { return state_->active; }
+
+void event_pump::stop() {
+  if (!state_ || state_->stopped) return;
+  state_->stopped = true;
+  rd_kafka_queue_io_event_enable(state_->queue, -1, nullptr, 0);
+  boost::system::error_code ignored;
+  state_->fd.cancel(ignored);
+}
+
+}  // namespace txova::kafka::detail
