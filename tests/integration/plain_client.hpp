@@ -1,0 +1,44 @@
+#pragma once
+// Plain librdkafka producer and consumer for tests: they check the brokers (real and embedded)
+// independently of the library's own producer and consumer. Blocking calls, test-only.
+
+#include <txova/kafka/detail/rdkafka_handles.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace txova::kafka::test {
+
+struct record {
+  std::string key;
+  std::string value;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// The brokers of the integration suite: TXOVA_KAFKA_BROKERS, set by the CTest fixture.
+std::string real_brokers();
+/// A topic name no other test uses.
+std::string unique_topic(std::string_view prefix);
+
+struct produce_result {
+  std::vector<int> errors;  ///< one rd_kafka_resp_err_t per message, in send order
+  std::vector<std::int32_t> partitions;
+  std::chrono::milliseconds elapsed{};
+};
+
+/// Produces `records` (key, value, headers; partition -1 = by key) and waits for every delivery
+/// report, at most `timeout`.
+produce_result produce(const std::map<std::string, std::string>& properties, const std::string& topic,
+                       const std::vector<record>& records, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+/// Reads partitions [0, partitions) from the beginning until `count` records arrived or `timeout`.
+std::vector<record> consume(const std::map<std::string, std::string>& properties, const std::string& topic,
+                            int partitions, std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+}  // namespace txova::kafka::test
