@@ -2,6 +2,7 @@
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/events/all.hpp>
 #include <txova/kafka/topics.hpp>
+#include <txova/kafka/detail/publish_check.hpp>
 
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
@@ -62,30 +63,42 @@ boost::system::result<std::string, diagnostic> topic_map::resolve(std::string_vi
   return make_diagnostic(error::unknown_event_type, "type", std::move(msg));
 }
 
-boost::system::result<std::string, diagnostic> partition_key(const envelope& e, const catalog& c) {
+namespace detail {
+boost::system::result<std::string, diagnostic> key_of(const boost::json::object& payload, std::string_view type,
+                                                      const event_info& info) {
   std::string type_text;
-  detail::append_quoted(type_text, e.type);
-  const event_info* info = c.find(e.type);
-  if (!info)
-    return make_diagnostic(error::unknown_event_type, "type",
-                           "event type " + type_text + " is not in the catalog, so it has no partition key field");
-  auto payload = detail::parse_strict(e.payload, {}, "payload");
-  if (!payload) return payload.error();
-  if (!payload->is_object())
-    return make_diagnostic(error::wrong_type, "payload",
-                           "payload must be a JSON object, got " + detail::describe_value(*payload));
-  for (std::string_view field : {info->key, info->fallback_key}) {
+  detail::append_quoted(type_text, type);
+  for (std::string_view field : {info.key, info.fallback_key}) {
     if (field.empty()) continue;
-    const boost::json::value* v = payload->get_object().if_contains(field);
+    const boost::json::value* v = payload.if_contains(field);
     if (!v || v->is_null()) continue;
     if (v->is_string() && !v->get_string().empty()) return std::string(v->get_string());
     return make_diagnostic(error::no_partition_key, "payload." + std::string(field),
                            "payload." + std::string(field) + " is the partition key of " + type_text +
                                " and must be a non-empty string, got " + detail::describe_value(*v));
   }
-  std::string msg = "payload of " + type_text + " has no partition key: payload." + std::string(info->key) + " is missing";
-  if (!info->fallback_key.empty()) msg += ", and so is payload." + std::string(info->fallback_key);
-  return make_diagnostic(error::no_partition_key, "payload." + std::string(info->key), std::move(msg));
+  std::string msg = "payload of " + type_text + " has no partition key: payload." + std::string(info.key) + " is missing";
+  if (!info.fallback_key.empty()) msg += ", and so is payload." + std::string(info.fallback_key);
+  return make_diagnostic(error::no_partition_key, "payload." + std::string(info.key), std::move(msg));
+}
+
+diagnostic not_in_catalog(std::string_view type) {
+  std::string type_text;
+  detail::append_quoted(type_text, type);
+  return make_diagnostic(error::unknown_event_type, "type",
+                         "event type " + type_text + " is not in the catalog, so it has no partition key field");
+}
+}  // namespace detail
+
+boost::system::result<std::string, diagnostic> partition_key(const envelope& e, const catalog& c) {
+  const event_info* info = c.find(e.type);
+  if (!info) return detail::not_in_catalog(e.type);
+  auto payload = detail::parse_strict(e.payload, {}, "payload");
+  if (!payload) return payload.error();
+  if (!payload->is_object())
+    return make_diagnostic(error::wrong_type, "payload",
+                           "payload must be a JSON object, got " + detail::describe_value(*payload));
+  return detail::key_of(payload->get_object(), e.type, *info);
 }
 
 }  // namespace txova::kafka

@@ -1,4 +1,5 @@
 #include <txova/kafka/envelope.hpp>
+#include <txova/kafka/detail/publish_check.hpp>
 
 #include <txova/kafka/detail/json_text.hpp>
 
@@ -235,5 +236,22 @@ diagnostic validate(const envelope& e) {
   if (!payload->is_object()) return payload_not_object(*payload);
   return {};
 }
+
+namespace detail {
+diagnostic validate_for_publish(const envelope& e, const catalog& c, std::string* key) {
+  if (auto d = check_fields(e)) return d;
+  const event_info* info = key ? c.find(e.type) : nullptr;
+  if (key && !info) return not_in_catalog(e.type);
+  auto payload = detail::parse_strict(e.payload, {}, "payload");
+  if (!payload) return payload.error();
+  if (!payload->is_object()) return payload_not_object(*payload);
+  if (key) {
+    auto k = key_of(payload->get_object(), e.type, *info);
+    if (!k) return k.error();
+    *key = std::move(*k);
+  }
+  return {};
+}
+}  // namespace detail
 
 }  // namespace txova::kafka

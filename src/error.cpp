@@ -20,6 +20,11 @@ public:
       case error::unknown_event_type: return "unknown event type";
       case error::no_partition_key: return "no partition key";
       case error::invalid_config: return "invalid configuration";
+      case error::not_sent: return "not sent: another envelope of the batch was invalid";
+      case error::batch_incomplete: return "some envelopes of the batch were not delivered";
+      case error::dead_letter_failed: return "not delivered, and the dead-letter topic could not be written either";
+      case error::closed: return "the client is closed";
+      case error::timed_out: return "the deadline passed before the operation finished";
     }
     return "txova.kafka error " + std::to_string(ev);
   }

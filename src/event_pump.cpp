@@ -1,49 +1,57 @@
 #include <txova/kafka/detail/event_pump.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <optional>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 namespace txova::kafka::detail {
 
 struct event_pump::state : std::enable_shared_from_this<state> {
-  boost::asio::posix::stream_descriptor fd;
+  boost::asio::any_io_executor ex;
+  std::optional<boost::asio::posix::stream_descriptor> fd;  // fd mode only
   rd_kafka_queue_t* queue;
   handler on_event;
   std::size_t batch_limit;
   bool stopped = false;
-  bool active = false;        // somebody waits for events: keep a wait outstanding
-  bool waiting = false;       // an async_wait is outstanding
-  bool drain_posted = false;  // a drain is already queued on the executor
+  bool active = false;   // somebody waits for events: keep the io_context busy
+  bool waiting = false;  // fd mode: an async_wait is outstanding
+  std::atomic<bool> drain_posted{false};
+  // Callback mode: outstanding work stands in for the fd wait while active.
+  std::optional<boost::asio::executor_work_guard<boost::asio::any_io_executor>> work;
 
-  state(boost::asio::any_io_executor ex, rd_kafka_queue_t* q, handler h, std::size_t limit)
-      : fd(std::move(ex)), queue(q), on_event(std::move(h)), batch_limit(limit) {}
+  state(boost::asio::any_io_executor e, rd_kafka_queue_t* q, handler h, std::size_t limit)
+      : ex(std::move(e)), queue(q), on_event(std::move(h)), batch_limit(limit) {}
 
   void wait() {
-    if (waiting) return;
+    if (!fd || waiting) return;
     waiting = true;
-    fd.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                  [self = shared_from_this()](boost::system::error_code ec) {
-                    self->waiting = false;
-                    // Aborted by deactivate(): if activated again meanwhile, go on waiting.
-                    if (self->stopped || !self->active) return;
-                    if (!ec) {
-                      std::uint64_t count = 0;
-                      (void)::read(self->fd.native_handle(), &count, sizeof count);  // reset the eventfd
-                    }
-                    self->drain();
-                  });
+    fd->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                   [self = shared_from_this()](boost::system::error_code ec) {
+                     self->waiting = false;
+                     // Aborted by deactivate(): if activated again meanwhile, go on waiting.
+                     if (self->stopped || !self->active) return;
+                     if (!ec) {
+                       std::uint64_t count = 0;
+                       (void)::read(self->fd->native_handle(), &count, sizeof count);  // reset the eventfd
+                     }
+                     self->drain();
+                   });
   }
 
+  // May run on a librdkafka thread (callback mode): touches only the atomic and the executor.
   void post_drain() {
-    if (drain_posted) return;
-    drain_posted = true;
-    boost::asio::post(fd.get_executor(), [self = shared_from_this()] {
+    if (drain_posted.exchange(true)) return;
+    boost::asio::post(ex, [weak = weak_from_this()] {
+      auto self = weak.lock();
+      if (!self) return;
       self->drain_posted = false;
       if (!self->stopped) self->drain();
     });
@@ -63,16 +71,22 @@ struct event_pump::state : std::enable_shared_from_this<state> {
     // The queue may still hold events and will not signal again until it has been empty.
     post_drain();
   }
+
+  static void on_wakeup(rd_kafka_t*, void* opaque) { static_cast<state*>(opaque)->post_drain(); }
 };
 
-event_pump::event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, handler on_event,
+event_pump::event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, handler on_event, mode m,
                        std::size_t batch_limit)
     : state_(std::make_shared<state>(std::move(ex), queue, std::move(on_event), batch_limit)) {
+  if (m == mode::callback) {
+    rd_kafka_queue_cb_event_enable(queue, &state::on_wakeup, state_.get());
+    return;
+  }
   const int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0)
     throw boost::system::system_error(boost::system::error_code(errno, boost::system::system_category()),
                                       "eventfd for a librdkafka queue");
-  state_->fd.assign(efd);
+  state_->fd.emplace(state_->ex, efd);
   static constexpr std::uint64_t one = 1;  // eventfd needs an 8-byte counter increment
   rd_kafka_queue_io_event_enable(queue, efd, &one, sizeof one);
 }
@@ -82,6 +96,7 @@ event_pump::~event_pump() { stop(); }
 void event_pump::activate() {
   if (state_->stopped || state_->active) return;
   state_->active = true;
+  if (!state_->fd) state_->work.emplace(state_->ex);
   // Events may already be queued (no edge will come for them): drain once first.
   state_->post_drain();
 }
@@ -89,20 +104,32 @@ void event_pump::activate() {
 void event_pump::deactivate() {
   if (state_->stopped || !state_->active) return;
   state_->active = false;
-  if (state_->waiting) {
+  state_->work.reset();
+  if (state_->fd && state_->waiting) {
     boost::system::error_code ignored;
-    state_->fd.cancel(ignored);
+    state_->fd->cancel(ignored);
   }
 }
 
 bool event_pump::active() const noexcept { return state_->active; }
 
+void event_pump::poke() {
+  if (!state_->stopped) state_->post_drain();
+}
+
 void event_pump::stop() {
   if (!state_ || state_->stopped) return;
   state_->stopped = true;
-  rd_kafka_queue_io_event_enable(state_->queue, -1, nullptr, 0);
-  boost::system::error_code ignored;
-  state_->fd.cancel(ignored);
+  state_->active = false;
+  state_->work.reset();
+  // Disabling takes the queue's lock, so no wakeup callback runs once this returns.
+  if (state_->fd) {
+    rd_kafka_queue_io_event_enable(state_->queue, -1, nullptr, 0);
+    boost::system::error_code ignored;
+    state_->fd->cancel(ignored);
+  } else {
+    rd_kafka_queue_cb_event_enable(state_->queue, nullptr, nullptr);
+  }
 }
 
 }  // namespace txova::kafka::detail

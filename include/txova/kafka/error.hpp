@@ -21,6 +21,11 @@ enum class error {
   unknown_event_type,  ///< no catalog entry or topic mapping for an event type
   no_partition_key,    ///< the payload lacks the field its topic is keyed by
   invalid_config,      ///< a configuration value is out of range or malformed
+  not_sent,            ///< not sent because another envelope of its batch was invalid
+  batch_incomplete,    ///< some envelopes of a batch were not delivered (see the per-envelope results)
+  dead_letter_failed,  ///< neither delivered nor written to the dead-letter topic
+  closed,              ///< the client is closed (or closing) and takes no new work
+  timed_out,           ///< a deadline passed before the operation could finish
 };
 
 /// The category of `error`; its name is "txova.kafka".

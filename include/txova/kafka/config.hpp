@@ -1,0 +1,73 @@
+#pragma once
+// Client configuration: typed fields with the documented defaults, validate() naming the bad
+// field, from_env(), and a pass-through map for any other librdkafka property (security, TLS).
+// See docs/configuration.md.
+#include <txova/kafka/catalog.hpp>
+#include <txova/kafka/error.hpp>
+#include <txova/kafka/topics.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace txova::kafka {
+
+/// How librdkafka's event queue wakes the io_context (see docs/producer.md for the measurements).
+enum class wakeup_mode {
+  fd,        ///< librdkafka writes an eventfd; the io_context's reactor waits on it
+  callback,  ///< librdkafka calls back from its thread; we post a drain to the executor
+};
+
+/// The producer's settings. Defaults are the production defaults of txova services.
+struct producer_config {
+  std::string brokers;                           ///< bootstrap.servers; empty: see from_env()
+  std::string client_id = "txova-producer";      ///< client.id, shows up in broker logs and metrics
+  std::string acks = "all";                      ///< "all", "1" or "0"
+  bool idempotence = true;                       ///< enable.idempotence (needs acks=all)
+  int retries = 3;                               ///< our retries after librdkafka gave up, then DLQ
+  std::chrono::milliseconds retry_backoff{100};  ///< first backoff; doubles, with jitter, up to the max
+  std::chrono::milliseconds retry_backoff_max{5000};
+  std::size_t batch_bytes = 16 * 1024;           ///< batch.size
+  std::chrono::milliseconds linger{5};           ///< linger.ms
+  std::string compression = "snappy";            ///< none, gzip, snappy, lz4, zstd
+  std::size_t max_message_bytes = 1024 * 1024;   ///< message.max.bytes; larger envelopes fail before sending
+  std::chrono::milliseconds delivery_timeout{30000};  ///< message.timeout.ms: librdkafka's own retries end here
+  std::size_t max_queued_messages = 100000;      ///< queue.buffering.max.messages; publishes wait for room beyond it
+  std::size_t max_queued_kbytes = 256 * 1024;    ///< queue.buffering.max.kbytes
+  bool dead_letter = true;                       ///< route events that exhausted their retries to <topic>.dlq
+  wakeup_mode wakeup = wakeup_mode::fd;
+  const catalog* event_catalog = &txova_catalog();  ///< partition keys; topics unless `routes` says otherwise
+  std::optional<topic_map> routes;               ///< event type -> topic; default: the catalog's topics
+  std::map<std::string, std::string> properties; ///< any librdkafka property; wins over the fields above
+
+  /// The first bad field, named with its value; converts to false when the config is valid.
+  diagnostic validate() const;
+
+  /// The librdkafka properties this config stands for (fields first, then `properties`).
+  std::map<std::string, std::string> rdkafka_properties() const;
+
+  /// Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and KAFKA_PRODUCER_* over `base`:
+  /// KAFKA_PRODUCER_ACKS, _IDEMPOTENCE (true/false), _RETRIES, _RETRY_BACKOFF_MS, _BATCH_SIZE,
+  /// _LINGER_MS, _COMPRESSION, _MAX_MESSAGE_BYTES, _DELIVERY_TIMEOUT_MS, _DEAD_LETTER (true/false);
+  /// any other KAFKA_PRODUCER_X_Y becomes the librdkafka property "x.y"
+  /// (KAFKA_PRODUCER_SASL_MECHANISMS -> sasl.mechanisms). A malformed value names the variable.
+  static boost::system::result<producer_config, diagnostic> from_env();
+  static boost::system::result<producer_config, diagnostic> from_env(producer_config base);
+  /// The same over an explicit environment (variable name -> value), as tests use it.
+  static boost::system::result<producer_config, diagnostic> from_env(const std::map<std::string, std::string>& env);
+  static boost::system::result<producer_config, diagnostic> from_env(const std::map<std::string, std::string>& env,
+                                                                     producer_config base);
+};
+
+/// `config` printed for logs: every property, secrets replaced by "[hidden]".
+std::string describe(const producer_config& config);
+
+/// The process environment as a map (what from_env() reads).
+std::map<std::string, std::string> environment();
+
+}  // namespace txova::kafka

@@ -1,0 +1,208 @@
+#pragma once
+// The producer: `co_await producer.async_publish(envelope)` completes with the broker's
+// acknowledgment. Driven by the caller's executor; librdkafka's own threads are the only ones.
+//
+// Every operation follows Asio's universal model (use_awaitable, deferred, a callback,
+// use_future) and completes on the caller's executor. A producer is used from its executor
+// (like a socket): its functions are not thread-safe.
+//
+// What happens to an event (docs/producer.md):
+//  1. validated (envelope fields, payload, partition key, size): an invalid one fails at once and
+//     is never sent;
+//  2. handed to librdkafka (acks=all, idempotent); if its queue is full the publish waits for room
+//     (cancellable);
+//  3. librdkafka retries within delivery_timeout; if it still fails and the error is transient,
+//     we retry `retries` more times with exponential backoff and jitter;
+//  4. then the event goes to <topic>.dlq with the failure (dead_letter=true) and the caller gets
+//     the original error, or error::dead_letter_failed when even the DLQ could not be written.
+// Cancelling a publish stops the wait; it cannot take back a message librdkafka already sent.
+#include <txova/kafka/config.hpp>
+#include <txova/kafka/envelope.hpp>
+#include <txova/kafka/error.hpp>
+#include <txova/kafka/timestamp.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace txova::kafka {
+
+/// The outcome of one publish. On success: where the broker stored the event.
+struct delivery {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  timestamp broker_time{};        ///< the record's timestamp as stored by the broker
+  int attempts = 0;               ///< sends it took (0: never sent)
+  std::string dead_letter_topic;  ///< set when the event was written to its DLQ instead
+  std::string error_message;      ///< on failure: what went wrong, with the values involved
+};
+
+/// Overrides for one publish.
+struct publish_options {
+  std::optional<std::string> topic;  ///< instead of the routed topic
+  std::optional<std::string> key;    ///< instead of the catalog's partition key (needed for types not in the catalog)
+};
+
+/// One envelope's outcome in a batch.
+struct publish_result {
+  boost::system::error_code ec;
+  delivery result;
+};
+
+/// Counters since the producer was created; gauges at the time of the call.
+struct producer_stats {
+  std::uint64_t sent = 0;           ///< acknowledged by the broker
+  std::uint64_t failed = 0;         ///< completed with an error (validation failures included)
+  std::uint64_t retried = 0;        ///< our retries (librdkafka's own are not counted)
+  std::uint64_t dead_lettered = 0;  ///< written to a DLQ
+  std::size_t in_flight = 0;        ///< publishes not yet completed
+  std::size_t queue_depth = 0;      ///< messages in librdkafka's queues (rd_kafka_outq_len)
+  std::size_t waiting_for_room = 0; ///< publishes waiting because librdkafka's queue was full
+};
+
+/// What async_close could not deliver.
+struct undelivered_event {
+  std::string event_id;
+  std::string topic;
+  std::string reason;
+};
+struct close_report {
+  std::vector<undelivered_event> undelivered;
+  bool clean() const noexcept { return undelivered.empty(); }
+};
+
+struct health_report {
+  bool healthy = false;
+  std::chrono::milliseconds round_trip{0};
+  std::string detail;  ///< why not healthy
+};
+
+namespace detail {
+class producer_core;
+using publish_handler = boost::asio::any_completion_handler<void(boost::system::error_code, delivery)>;
+using batch_handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<publish_result>)>;
+using flush_handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+using close_handler = boost::asio::any_completion_handler<void(boost::system::error_code, close_report)>;
+using health_handler = boost::asio::any_completion_handler<void(boost::system::error_code, health_report)>;
+std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg);
+void start_publish(producer_core&, envelope, publish_options, publish_handler);
+void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
+void start_flush(producer_core&, std::chrono::milliseconds, flush_handler);
+void start_close(producer_core&, std::chrono::milliseconds, close_handler);
+void start_health_check(producer_core&, std::chrono::milliseconds, health_handler);
+producer_stats stats(const producer_core&);
+void destroy(producer_core&) noexcept;
+}  // namespace detail
+
+template <class Executor = boost::asio::any_io_executor>
+class basic_producer {
+public:
+  using executor_type = Executor;
+
+  /// Validates `cfg` (throws diagnostic_error naming the bad field) and connects lazily.
+  basic_producer(Executor ex, producer_config cfg)
+      : ex_(std::move(ex)), core_(detail::make_producer_core(ex_, std::move(cfg))) {}
+  /// Pending publishes complete with operation_aborted; librdkafka's queue is purged.
+  /// Call async_close first to deliver what is queued.
+  ~basic_producer() {
+    if (core_) detail::destroy(*core_);
+  }
+  basic_producer(basic_producer&&) noexcept = default;
+  basic_producer& operator=(basic_producer&&) = delete;
+
+  executor_type get_executor() const noexcept { return ex_; }
+
+  /// Publishes `e` to its routed topic, keyed by its partition key: completes with
+  /// (error_code, delivery). An empty correlation_id starts a new chain (the event's id).
+  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
+                boost::asio::default_completion_token_t<Executor>>
+  auto async_publish(envelope e, Token&& token = {}) {
+    return async_publish(std::move(e), publish_options{}, std::forward<Token>(token));
+  }
+
+  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
+                boost::asio::default_completion_token_t<Executor>>
+  auto async_publish(envelope e, publish_options options, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, delivery)>(
+        [core = core_](auto handler, envelope env, publish_options opt) {
+          detail::start_publish(*core, std::move(env), std::move(opt), std::move(handler));
+        },
+        token, std::move(e), std::move(options));
+  }
+
+  /// A typed catalog event: type, version, topic and key come from its catalog entry.
+  template <event Event, boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
+                             boost::asio::default_completion_token_t<Executor>>
+  auto async_publish(const Event& ev, const event_context& ctx, Token&& token = {}) {
+    return async_publish(make_envelope(ev, ctx), publish_options{}, std::forward<Token>(token));
+  }
+
+  /// Validates every envelope before sending any: if one is invalid nothing is sent, it carries
+  /// its validation error and the others error::not_sent. Otherwise all are sent and each gets
+  /// its own result; the error_code is error::batch_incomplete when any failed.
+  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  auto async_publish_batch(std::vector<envelope> envelopes, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<publish_result>)>(
+        [core = core_](auto handler, std::vector<envelope> es) {
+          detail::start_publish_batch(*core, std::move(es), std::move(handler));
+        },
+        token, std::move(envelopes));
+  }
+
+  /// Fire and forget: `on_delivery` (may be empty) runs on the producer's executor.
+  void publish_detached(envelope e, std::function<void(boost::system::error_code, const delivery&)> on_delivery = {}) {
+    detail::start_publish(*core_, std::move(e), publish_options{},
+                          boost::asio::bind_executor(ex_, [cb = std::move(on_delivery)](boost::system::error_code ec, delivery d) {
+                            if (cb) cb(ec, d);
+                          }));
+  }
+
+  /// Waits until every publish so far has completed, or `timeout` passes: completes with
+  /// (error::timed_out or success, publishes still in flight).
+  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  auto async_flush(std::chrono::milliseconds timeout, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [core = core_](auto handler, std::chrono::milliseconds t) { detail::start_flush(*core, t, std::move(handler)); },
+        token, timeout);
+  }
+
+  /// Stops taking publishes, delivers what is queued until `timeout`, then purges the rest:
+  /// completes with (error::timed_out when something was not delivered, the report).
+  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  auto async_close(std::chrono::milliseconds timeout, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, close_report)>(
+        [core = core_](auto handler, std::chrono::milliseconds t) { detail::start_close(*core, t, std::move(handler)); },
+        token, timeout);
+  }
+
+  /// Asks the cluster for its groups (a request to every broker) within `timeout`.
+  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  auto async_health_check(std::chrono::milliseconds timeout, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, health_report)>(
+        [core = core_](auto handler, std::chrono::milliseconds t) {
+          detail::start_health_check(*core, t, std::move(handler));
+        },
+        token, timeout);
+  }
+
+  producer_stats stats() const { return detail::stats(*core_); }
+
+private:
+  Executor ex_;
+  std::shared_ptr<detail::producer_core> core_;
+};
+
+using producer = basic_producer<>;
+
+}  // namespace txova::kafka

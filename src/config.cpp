@@ -1,0 +1,190 @@
+#include <txova/kafka/config.hpp>
+
+#include <txova/kafka/detail/rdkafka_handles.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <set>
+
+extern char** environ;
+
+namespace txova::kafka {
+namespace {
+
+diagnostic bad(std::string field, std::string message) {
+  return make_diagnostic(error::invalid_config, std::move(field), std::move(message));
+}
+
+template <class Int>
+boost::system::result<Int, diagnostic> parse_int(std::string_view var, std::string_view text, Int min, Int max) {
+  Int v{};
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
+    return bad(std::string(var), std::string(var) + "=\"" + std::string(text) + "\" is not a whole number in [" +
+                                     std::to_string(min) + ", " + std::to_string(max) + "]");
+  return v;
+}
+
+boost::system::result<bool, diagnostic> parse_bool(std::string_view var, std::string_view text) {
+  std::string t(text);
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+  return boost::system::result<bool, diagnostic>(
+      boost::system::in_place_error,
+      bad(std::string(var), std::string(var) + "=\"" + std::string(text) + "\" is not true or false"));
+}
+
+}  // namespace
+
+diagnostic producer_config::validate() const {
+  if (brokers.empty())
+    return bad("brokers", "brokers is empty: set it, or KAFKA_BROKERS, to host:port[,host:port...]");
+  if (client_id.empty()) return bad("client_id", "client_id is empty");
+  if (acks != "all" && acks != "-1" && acks != "1" && acks != "0")
+    return bad("acks", "acks \"" + acks + "\" is not one of all, 1, 0");
+  if (idempotence && acks != "all" && acks != "-1")
+    return bad("acks", "acks \"" + acks + "\" conflicts with idempotence, which needs acks=all");
+  if (retries < 0 || retries > 100) return bad("retries", "retries " + std::to_string(retries) + " is not in [0, 100]");
+  if (retry_backoff.count() < 1 || retry_backoff.count() > 300000)
+    return bad("retry_backoff", "retry_backoff " + std::to_string(retry_backoff.count()) + " ms is not in [1, 300000]");
+  if (retry_backoff_max < retry_backoff)
+    return bad("retry_backoff_max", "retry_backoff_max " + std::to_string(retry_backoff_max.count()) +
+                                        " ms is below retry_backoff " + std::to_string(retry_backoff.count()) + " ms");
+  if (batch_bytes < 1 || batch_bytes > 2147483647u)
+    return bad("batch_bytes", "batch_bytes " + std::to_string(batch_bytes) + " is not in [1, 2147483647]");
+  if (linger.count() < 0 || linger.count() > 900000)
+    return bad("linger", "linger " + std::to_string(linger.count()) + " ms is not in [0, 900000]");
+  static const std::set<std::string, std::less<>> codecs{"none", "gzip", "snappy", "lz4", "zstd"};
+  if (!codecs.count(compression))
+    return bad("compression", "compression \"" + compression + "\" is not one of none, gzip, snappy, lz4, zstd");
+  if (max_message_bytes < 1000 || max_message_bytes > 1000000000)
+    return bad("max_message_bytes",
+               "max_message_bytes " + std::to_string(max_message_bytes) + " is not in [1000, 1000000000]");
+  if (delivery_timeout.count() < 1 || delivery_timeout.count() > 2147483647)
+    return bad("delivery_timeout", "delivery_timeout " + std::to_string(delivery_timeout.count()) + " ms must be positive");
+  if (max_queued_messages < 1 || max_queued_messages > 2147483647u)
+    return bad("max_queued_messages", "max_queued_messages " + std::to_string(max_queued_messages) + " is not in [1, 2147483647]");
+  if (max_queued_kbytes < 1 || max_queued_kbytes > 2147483647u)
+    return bad("max_queued_kbytes", "max_queued_kbytes " + std::to_string(max_queued_kbytes) + " is not in [1, 2147483647]");
+  if (!event_catalog) return bad("event_catalog", "event_catalog is null");
+  // librdkafka judges the pass-through properties itself; make_conf names a refused one.
+  if (auto conf = detail::make_conf(rdkafka_properties()); !conf) return conf.error();
+  return {};
+}
+
+std::map<std::string, std::string> producer_config::rdkafka_properties() const {
+  std::map<std::string, std::string> p{
+      {"bootstrap.servers", brokers},
+      {"client.id", client_id},
+      {"acks", acks},
+      {"enable.idempotence", idempotence ? "true" : "false"},
+      {"retry.backoff.ms", std::to_string(retry_backoff.count())},
+      {"batch.size", std::to_string(batch_bytes)},
+      {"linger.ms", std::to_string(linger.count())},
+      {"compression.codec", compression},
+      {"message.max.bytes", std::to_string(max_message_bytes)},
+      {"message.timeout.ms", std::to_string(delivery_timeout.count())},
+      {"queue.buffering.max.messages", std::to_string(max_queued_messages)},
+      {"queue.buffering.max.kbytes", std::to_string(max_queued_kbytes)},
+  };
+  for (const auto& [k, v] : properties) p[k] = v;
+  return p;
+}
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    if (const auto eq = entry.find('='); eq != std::string_view::npos)
+      env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+boost::system::result<producer_config, diagnostic> producer_config::from_env() { return from_env(environment()); }
+
+boost::system::result<producer_config, diagnostic> producer_config::from_env(const std::map<std::string, std::string>& env) {
+  return from_env(env, producer_config{});
+}
+
+boost::system::result<producer_config, diagnostic> producer_config::from_env(producer_config base) {
+  return from_env(environment(), std::move(base));
+}
+
+boost::system::result<producer_config, diagnostic> producer_config::from_env(const std::map<std::string, std::string>& env,
+                                                                             producer_config c) {
+  auto lookup = [&](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(std::string(name));
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  if (auto v = lookup("KAFKA_BROKERS")) c.brokers = *v;
+  if (auto v = lookup("KAFKA_CLIENT_ID")) c.client_id = *v;
+  const std::string prefix = "KAFKA_PRODUCER_";
+  auto ms = [&](std::string_view var, std::chrono::milliseconds& out) -> diagnostic {
+    if (auto v = lookup(var)) {
+      auto n = parse_int<long long>(var, *v, 0, 2147483647);
+      if (!n) return n.error();
+      out = std::chrono::milliseconds(*n);
+    }
+    return {};
+  };
+  auto size = [&](std::string_view var, std::size_t& out) -> diagnostic {
+    if (auto v = lookup(var)) {
+      auto n = parse_int<std::size_t>(var, *v, 0, 2147483647u);
+      if (!n) return n.error();
+      out = *n;
+    }
+    return {};
+  };
+  auto flag = [&](std::string_view var, bool& out) -> diagnostic {
+    if (auto v = lookup(var)) {
+      auto b = parse_bool(var, *v);
+      if (!b) return b.error();
+      out = *b;
+    }
+    return {};
+  };
+  if (auto v = lookup("KAFKA_PRODUCER_ACKS")) c.acks = *v;
+  if (auto v = lookup("KAFKA_PRODUCER_COMPRESSION")) c.compression = *v;
+  if (auto v = lookup("KAFKA_PRODUCER_RETRIES")) {
+    auto n = parse_int<int>("KAFKA_PRODUCER_RETRIES", *v, 0, 100);
+    if (!n) return n.error();
+    c.retries = *n;
+  }
+  if (auto d = flag("KAFKA_PRODUCER_IDEMPOTENCE", c.idempotence)) return d;
+  if (auto d = flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter)) return d;
+  if (auto d = ms("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff)) return d;
+  if (auto d = ms("KAFKA_PRODUCER_LINGER_MS", c.linger)) return d;
+  if (auto d = ms("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", c.delivery_timeout)) return d;
+  if (auto d = size("KAFKA_PRODUCER_BATCH_SIZE", c.batch_bytes)) return d;
+  if (auto d = size("KAFKA_PRODUCER_MAX_MESSAGE_BYTES", c.max_message_bytes)) return d;
+
+  // Everything else under the prefix is a librdkafka property.
+  static const std::set<std::string, std::less<>> typed{
+      "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "DEAD_LETTER", "RETRY_BACKOFF_MS",
+      "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES"};
+  for (const auto& [var, value] : env) {
+    if (!var.starts_with(prefix)) continue;
+    std::string_view name = std::string_view(var).substr(prefix.size());
+    if (name.empty() || typed.count(name)) continue;
+    std::string property;
+    for (char ch : name) property += ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    c.properties[property] = value;
+  }
+  return c;
+}
+
+std::string describe(const producer_config& config) {
+  std::string out;
+  for (const auto& [k, v] : config.rdkafka_properties()) {
+    if (!out.empty()) out += ", ";
+    out += k + "=" + (detail::is_secret_property(k) ? std::string("[hidden]") : v);
+  }
+  return out;
+}
+
+}  // namespace txova::kafka
