@@ -76,16 +76,21 @@ std::string to_json(const dead_letter& d) {
 }
 
 std::vector<std::pair<std::string, std::string>> headers(const dead_letter& d) {
-  std::vector<std::pair<std::string, std::string>> h{
-      {std::string(dlt_headers::original_topic), d.original_topic},
-      {std::string(dlt_headers::original_partition), std::to_string(d.original_partition)},
-      {std::string(dlt_headers::original_offset), std::to_string(d.original_offset)},
-      {std::string(dlt_headers::exception_message), d.error_message},
-      {std::string(dlt_headers::attempt_count), std::to_string(d.attempt_count)},
-      {std::string(dlt_headers::first_failure), format_timestamp(d.first_failure)},
-      {std::string(dlt_headers::last_failure), format_timestamp(d.last_failure)},
+  std::vector<std::pair<std::string, std::string>> h;
+  h.reserve(8);
+  const auto add = [&h](std::string_view name, std::string value) {
+    auto& [k, v] = h.emplace_back();
+    k.assign(name.data(), name.size());
+    v = std::move(value);
   };
-  if (d.consumer_group) h.emplace_back(std::string(dlt_headers::original_consumer_group), *d.consumer_group);
+  add(dlt_headers::original_topic, d.original_topic);
+  add(dlt_headers::original_partition, std::to_string(d.original_partition));
+  add(dlt_headers::original_offset, std::to_string(d.original_offset));
+  add(dlt_headers::exception_message, d.error_message);
+  add(dlt_headers::attempt_count, std::to_string(d.attempt_count));
+  add(dlt_headers::first_failure, format_timestamp(d.first_failure));
+  add(dlt_headers::last_failure, format_timestamp(d.last_failure));
+  if (d.consumer_group) add(dlt_headers::original_consumer_group, *d.consumer_group);
   return h;
 }
 

@@ -144,10 +144,25 @@ std::string preview(std::string_view s, std::size_t max = 64) {
 
 }  // namespace
 
+namespace {
+constexpr bool needs_care(unsigned char c) noexcept {
+  return c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&';
+}
+}  // namespace
+
 void append_quoted(std::string& out, std::string_view s) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
+    // Runs of printable ASCII that need no escaping are copied in one append (the common case:
+    // ids, types, timestamps): this function dominated the publish path before.
+    std::size_t run = i;
+    while (run < s.size() && !needs_care(static_cast<unsigned char>(s[run]))) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {

@@ -77,6 +77,21 @@ BOOST_AUTO_TEST_CASE(a_broker_down_fails_deliveries_and_up_recovers) {
   for (int err : up.errors) BOOST_TEST(err == 0);
 }
 
+BOOST_AUTO_TEST_CASE(moving_a_partition_leader_moves_where_produce_goes) {
+  embedded_cluster cluster(2);
+  BOOST_TEST(!cluster.create_topic("led", 1, 2));
+  BOOST_TEST(!cluster.set_partition_leader("led", 0, 2));
+  BOOST_TEST(!cluster.set_broker_down(1));  // the other broker: produce must not need it
+  auto led_by_2 = test::produce(producer_props(cluster, 10s), "led", keyed(3, 1));
+  for (int err : led_by_2.errors) BOOST_TEST(err == 0, rd_kafka_err2str(rd_kafka_resp_err_t(err)));
+  BOOST_TEST(!cluster.set_broker_up(1));
+  BOOST_TEST(!cluster.set_broker_down(2));
+  BOOST_TEST(!cluster.set_partition_leader("led", 0, 2));  // still the downed broker: nothing gets through
+  auto stuck = test::produce(producer_props(cluster, 1500ms), "led", keyed(1, 1), 20s);
+  BOOST_TEST(stuck.errors[0] != 0);
+  BOOST_TEST((cluster.set_partition_leader("nope", 0, 1) != boost::system::error_code{}), "unknown topic is an error");
+}
+
 BOOST_AUTO_TEST_CASE(pushed_retriable_errors_are_retried_then_succeed) {
   embedded_cluster cluster(1);
   BOOST_TEST(!cluster.create_topic("t", 1));
