@@ -3,6 +3,7 @@
 
 #include <txova/kafka/detail/json_text.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -242,7 +243,11 @@ diagnostic validate_for_publish(const envelope& e, const catalog& c, std::string
   if (auto d = check_fields(e)) return d;
   const event_info* info = key ? c.find(e.type) : nullptr;
   if (key && !info) return not_in_catalog(e.type);
-  auto payload = detail::parse_strict(e.payload, {}, "payload");
+  // The parsed payload lives only here: a stack-backed arena spares the allocator (this runs
+  // for every publish).
+  unsigned char arena[4096];
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  auto payload = detail::parse_strict(e.payload, {}, "payload", &mr);
   if (!payload) return payload.error();
   if (!payload->is_object()) return payload_not_object(*payload);
   if (key) {

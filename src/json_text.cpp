@@ -268,7 +268,8 @@ void append_value(std::string& out, const boost::json::value& v) {
 
 boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_view text,
                                                                    const json_limits& limits,
-                                                                   std::string_view what) {
+                                                                   std::string_view what,
+                                                                   boost::json::storage_ptr storage) {
   const std::string name(what);
   if (text.size() > limits.max_bytes)
     return make_diagnostic(error::too_large, name,
@@ -289,7 +290,9 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
   boost::json::parse_options opts;
   opts.max_depth = limits.max_depth;
   boost::system::error_code ec;
-  boost::json::stream_parser parser({}, opts);
+  unsigned char temp[2048];  // the parser's scratch space: no allocation for ordinary documents
+  boost::json::stream_parser parser({}, opts, temp);
+  parser.reset(std::move(storage));
   const std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
   if (ec) {

@@ -157,15 +157,17 @@ public:
   }
 
   void health_check(std::chrono::milliseconds timeout, health_handler h) {
-    // ListConsumerGroups asks every broker and needs no topic: a cheap round trip to the cluster.
+    // A coordinator lookup and an OffsetFetch for a group nobody uses: a round trip through the
+    // cluster's metadata with no side effects, and one that the embedded cluster implements too.
     const std::uint64_t id = next_request_++;
-    auto started = clock::now();
-    health_requests_.emplace(id, health_request{std::move(h), started});
-    admin_options_handle opt(rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS));
+    health_requests_.emplace(id, health_request{std::move(h), clock::now()});
+    admin_options_handle opt(rd_kafka_AdminOptions_new(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS));
     std::array<char, 256> err{};
     rd_kafka_AdminOptions_set_request_timeout(opt.get(), static_cast<int>(timeout.count()), err.data(), err.size());
     rd_kafka_AdminOptions_set_opaque(opt.get(), reinterpret_cast<void*>(static_cast<std::uintptr_t>(id)));
-    rd_kafka_ListConsumerGroups(rk_.get(), opt.get(), admin_queue_.get());
+    rd_kafka_ListConsumerGroupOffsets_t* request = rd_kafka_ListConsumerGroupOffsets_new("txova-health-check", nullptr);
+    rd_kafka_ListConsumerGroupOffsets(rk_.get(), &request, 1, opt.get(), admin_queue_.get());
+    rd_kafka_ListConsumerGroupOffsets_destroy(request);
     update_activity();
   }
 
@@ -209,7 +211,8 @@ private:
     std::string value;  // librdkafka points at these bytes until the delivery report (no copy)
     std::string key;
     std::string topic;
-    std::string id, type, version, source, correlation_id, time_text;
+    std::string id, type, version, source, correlation_id;
+    timestamp time{};
     int attempts = 0;
     timestamp first_failure{}, last_failure{};
     error_code original_ec;
@@ -293,7 +296,7 @@ private:
     op.version = std::move(e.version);
     op.source = std::move(e.source);
     op.correlation_id = std::move(e.correlation_id);
-    op.time_text = format_timestamp(e.time);
+    op.time = e.time;
     return {};
   }
 
@@ -332,7 +335,9 @@ private:
     add_header(h, "correlation-id", op.correlation_id);
     add_header(h, "schema-version", op.version);
     add_header(h, "source", op.source);
-    add_header(h, "timestamp", op.time_text);
+    header_scratch_.clear();  // reused: no allocation per message
+    append_timestamp(header_scratch_, op.time);
+    add_header(h, "timestamp", header_scratch_);
     if (to_dlq)
       for (const auto& [k, v] : op.dlq_headers) add_header(h, k, v);
     const std::string& topic = to_dlq ? dlq_topic_name(op) : op.topic;
@@ -391,7 +396,7 @@ private:
           logger()->log(syslog_level(level), "librdkafka {} {}: {}", cfg_.client_id, fac ? fac : "", str ? str : "");
         break;
       }
-      case RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT:
+      case RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT:
         on_health_result(ev);
         break;
       default:
@@ -617,20 +622,14 @@ private:
     r.round_trip = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - req.started);
     error_code ec = make_rdkafka_error(rd_kafka_event_error(ev));
     if (ec) r.detail = rd_kafka_event_error_string(ev);
-    else if (const auto* res = rd_kafka_event_ListConsumerGroups_result(ev)) {
+    else if (const auto* res = rd_kafka_event_ListConsumerGroupOffsets_result(ev)) {
       std::size_t n = 0;
-      const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(res, &n);
-      for (std::size_t i = 0; i < n; ++i) {
-        if (!r.detail.empty()) r.detail += "; ";
-        r.detail += rd_kafka_error_string(errors[i]);
-        if (!ec) ec = make_rdkafka_error(rd_kafka_error_code(errors[i]));
-      }
-    }
-    // librdkafka says "unsupported" only after a broker answered ApiVersions: it is reachable
-    // (the embedded cluster has no ListGroups).
-    if (ec == make_rdkafka_error(RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE)) {
-      r.detail = "a broker answered; it does not support ListGroups";
-      ec = {};
+      const rd_kafka_group_result_t** groups = rd_kafka_ListConsumerGroupOffsets_result_groups(res, &n);
+      for (std::size_t i = 0; i < n && !ec; ++i)
+        if (const rd_kafka_error_t* e = rd_kafka_group_result_error(groups[i])) {
+          ec = make_rdkafka_error(rd_kafka_error_code(e));
+          r.detail = rd_kafka_error_string(e);
+        }
     }
     r.healthy = !ec;
     complete(std::move(req.handler), false, ec, std::move(r));
@@ -658,6 +657,7 @@ private:
   queue_handle main_queue_;
   queue_handle admin_queue_;
   std::unordered_map<std::string, topic_ptr> topics_;
+  std::string header_scratch_;
   std::unique_ptr<event_pump> pump_;
   std::list<publish_op> ops_;
   std::deque<op_ptr> room_waiters_;

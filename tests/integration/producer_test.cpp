@@ -495,6 +495,27 @@ BOOST_AUTO_TEST_CASE(close_reports_what_it_could_not_deliver) {
   BOOST_TEST((after.first == error::closed));
 }
 
+BOOST_AUTO_TEST_CASE(both_wakeup_modes_deliver) {
+  embedded_cluster cluster(1);
+  for (wakeup_mode mode : {wakeup_mode::fd, wakeup_mode::callback}) {
+    asio::io_context ioc;
+    producer_config cfg = embedded_config(cluster);
+    cfg.wakeup = mode;
+    producer p(ioc.get_executor(), cfg);
+    std::size_t ok = 0;
+    for (int i = 0; i < 200; ++i)
+      p.async_publish(fresh_envelope(), [&](boost::system::error_code ec, delivery) { ok += !ec; });
+    ioc.run();
+    BOOST_TEST(ok == 200u);
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Its own suite: librdkafka 2.0.2 leaks a few bytes when a client is destroyed after this
+// timed-out request, so CTest runs it with a LeakSanitizer suppression (tests/lsan.supp).
+BOOST_AUTO_TEST_SUITE(producer_health_faults, *boost::unit_test::timeout(120))
+
 BOOST_AUTO_TEST_CASE(health_check_fails_within_its_timeout_when_brokers_are_down) {
   embedded_cluster cluster(1);
   asio::io_context ioc;
@@ -514,21 +535,6 @@ BOOST_AUTO_TEST_CASE(health_check_fails_within_its_timeout_when_brokers_are_down
   BOOST_TEST(ec.failed());
   BOOST_TEST(!r.healthy);
   BOOST_TEST(!r.detail.empty());
-}
-
-BOOST_AUTO_TEST_CASE(both_wakeup_modes_deliver) {
-  embedded_cluster cluster(1);
-  for (wakeup_mode mode : {wakeup_mode::fd, wakeup_mode::callback}) {
-    asio::io_context ioc;
-    producer_config cfg = embedded_config(cluster);
-    cfg.wakeup = mode;
-    producer p(ioc.get_executor(), cfg);
-    std::size_t ok = 0;
-    for (int i = 0; i < 200; ++i)
-      p.async_publish(fresh_envelope(), [&](boost::system::error_code ec, delivery) { ok += !ec; });
-    ioc.run();
-    BOOST_TEST(ok == 200u);
-  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

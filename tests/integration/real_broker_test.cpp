@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
@@ -84,7 +85,15 @@ BOOST_AUTO_TEST_CASE(admin_creates_describes_and_deletes_topics) {
     described = co_await a.async_describe_topic(topic, token);
     again = co_await a.async_create_topics(specs(small_topic(topic, 3)), token);
     deleted = co_await a.async_delete_topics(names(topic), token);
-    gone = co_await a.async_describe_topic(topic, token);
+    // Deletion completes on the controller before every broker's metadata forgets the topic:
+    // ask again until it is gone (bounded; the assertion below fails if it never is).
+    asio::steady_timer wait(co_await asio::this_coro::executor);
+    for (int i = 0; i < 40; ++i) {
+      gone = co_await a.async_describe_topic(topic, token);
+      if (std::get<0>(gone)) break;
+      wait.expires_after(std::chrono::milliseconds(250));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
   });
   BOOST_TEST(!std::get<0>(created), std::get<0>(created).message());
   BOOST_TEST_REQUIRE(std::get<1>(created).size() == 1u);

@@ -186,7 +186,8 @@ public:
         token, timeout);
   }
 
-  /// Asks the cluster for its groups (a request to every broker) within `timeout`.
+  /// A round trip through the cluster within `timeout`: finds the coordinator of an unused group
+  /// and fetches its (empty) offsets, which needs working metadata and a reachable broker.
   template <class Token = boost::asio::default_completion_token_t<Executor>>
   auto async_health_check(std::chrono::milliseconds timeout, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, health_report)>(

@@ -10,6 +10,7 @@
 
 #include <txova/kafka/error.hpp>
 
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/result.hpp>
 
@@ -35,9 +36,12 @@ struct json_limits {
 };
 
 /// Parses untrusted text. `what` names the document in messages ("envelope", "payload").
+/// The value is allocated from `storage` (the default heap unless given; the publish path passes
+/// a stack-backed monotonic resource so validation allocates nothing).
 boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_view text,
                                                                    const json_limits& limits,
-                                                                   std::string_view what);
+                                                                   std::string_view what,
+                                                                   boost::json::storage_ptr storage = {});
 
 /// Where the value of a top-level member sits in the text of a JSON object that parse_strict
 /// accepted: the exact bytes, so it can be kept (and re-sent) without rewriting. Empty when the
