@@ -122,7 +122,7 @@ public:
       if (*shared_handler) complete(std::move(**shared_handler), false, ec, std::move(aborted_result));
       shared_handler->reset();
     };
-    auto on_ev = [this, shared_handler, on_event = std::move(on_event)](rd_kafka_event_t* ev) mutable {
+    auto on_ev = [shared_handler, on_event = std::move(on_event)](rd_kafka_event_t* ev) mutable {
       if (*shared_handler) on_event(std::move(**shared_handler), ev);
       shared_handler->reset();
     };

@@ -342,10 +342,25 @@ private:
       for (const auto& [k, v] : op.dlq_headers) add_header(h, k, v);
     const std::string& topic = to_dlq ? dlq_topic_name(op) : op.topic;
     const std::string& value = to_dlq ? op.dlq_value : op.value;
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_.get(), RD_KAFKA_V_RKT(topic_handle(topic)), RD_KAFKA_V_KEY(op.key.data(), op.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_MSGFLAGS(0),
-        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&op), RD_KAFKA_V_END);
+    // rd_kafka_produceva: the same call as producev without its GNU statement-expression macros.
+    std::array<rd_kafka_vu_t, 6> vu{};
+    vu[0].vtype = RD_KAFKA_VTYPE_RKT;
+    vu[0].u.rkt = topic_handle(topic);
+    vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[1].u.mem = {const_cast<char*>(op.key.data()), op.key.size()};
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem = {const_cast<char*>(value.data()), value.size()};
+    vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[3].u.i = 0;  // neither copy nor free: the bytes stay ours until the delivery report
+    vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[4].u.headers = h;
+    vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[5].u.ptr = &op;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (rd_kafka_error_t* e = rd_kafka_produceva(rk_.get(), vu.data(), vu.size())) {
+      err = rd_kafka_error_code(e);
+      rd_kafka_error_destroy(e);
+    }
     if (err) rd_kafka_headers_destroy(h);  // ownership passes to librdkafka only on success
     return err;
   }
