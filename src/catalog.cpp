@@ -66,18 +66,21 @@ boost::system::result<std::string, diagnostic> topic_map::resolve(std::string_vi
 namespace detail {
 boost::system::result<std::string, diagnostic> key_of(const boost::json::object& payload, std::string_view type,
                                                       const event_info& info) {
-  std::string type_text;
-  detail::append_quoted(type_text, type);
+  const auto type_text = [&] {  // only for messages: this runs on every publish
+    std::string t;
+    detail::append_quoted(t, type);
+    return t;
+  };
   for (std::string_view field : {info.key, info.fallback_key}) {
     if (field.empty()) continue;
     const boost::json::value* v = payload.if_contains(field);
     if (!v || v->is_null()) continue;
     if (v->is_string() && !v->get_string().empty()) return std::string(v->get_string());
     return make_diagnostic(error::no_partition_key, "payload." + std::string(field),
-                           "payload." + std::string(field) + " is the partition key of " + type_text +
+                           "payload." + std::string(field) + " is the partition key of " + type_text() +
                                " and must be a non-empty string, got " + detail::describe_value(*v));
   }
-  std::string msg = "payload of " + type_text + " has no partition key: payload." + std::string(info.key) + " is missing";
+  std::string msg = "payload of " + type_text() + " has no partition key: payload." + std::string(info.key) + " is missing";
   if (!info.fallback_key.empty()) msg += ", and so is payload." + std::string(info.fallback_key);
   return make_diagnostic(error::no_partition_key, "payload." + std::string(info.key), std::move(msg));
 }

@@ -1,11 +1,13 @@
 #include <txova/kafka/detail/json_text.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <charconv>
 #include <cmath>
 #include <unordered_set>
@@ -43,7 +45,7 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i, char32_t& cp) {
 // hostile object with 100k keys costs linear time, not quadratic.
 class key_set {
 public:
-  bool insert(const std::string& key) {
+  bool insert(std::string_view key) {
     if (!large_.empty()) return large_.insert(key).second;
     if (std::find(small_.begin(), small_.end(), key) != small_.end()) return false;
     small_.push_back(key);
@@ -55,8 +57,10 @@ public:
   }
 
 private:
-  std::vector<std::string> small_;
-  std::unordered_set<std::string> large_;
+  // Views into the text (or into the scanner's decoded keys): no allocation for small objects,
+  // which matters because every published payload is scanned.
+  boost::container::small_vector<std::string_view, 16> small_;
+  std::unordered_set<std::string_view> large_;
 };
 
 // Scans JSON text that Boost.JSON already accepted, so it only needs to find boundaries.
@@ -85,8 +89,8 @@ public:
       if (s_[i_] == '}') { ++i_; return; }
       for (;;) {
         ws();
-        std::string key = decode_key(string_token());
-        if (dup.empty() && !keys.insert(key)) dup = path.empty() ? key : path + "." + key;
+        const std::string_view key = key_view(string_token());
+        if (dup.empty() && !keys.insert(key)) dup = path.empty() ? std::string(key) : path + "." + std::string(key);
         ws();
         ++i_;  // ':'
         const std::size_t mark = path.size();
@@ -121,6 +125,13 @@ public:
   void advance() { ++i_; }
   char peek() const { return s_[i_]; }
 
+  // The key a token stands for: a view of the text, or of a decoded copy the scanner keeps when
+  // the key has escapes ("a" and "\u0061" are the same key).
+  std::string_view key_view(std::string_view token) {
+    if (token.find('\\') == std::string_view::npos) return token.substr(1, token.size() - 2);
+    return decoded_.emplace_back(decode_key(token));
+  }
+
   static std::string decode_key(std::string_view token) {
     if (token.find('\\') == std::string_view::npos) return std::string(token.substr(1, token.size() - 2));
     return std::string(boost::json::parse(token).as_string());
@@ -129,6 +140,7 @@ public:
 private:
   std::string_view s_;
   std::size_t i_ = 0;
+  std::deque<std::string> decoded_;  // stable addresses for key_view
 };
 
 std::string preview(std::string_view s, std::size_t max = 64) {
@@ -276,6 +288,10 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
                            name + " is " + std::to_string(text.size()) + " bytes, over the " +
                                std::to_string(limits.max_bytes) + "-byte limit");
   for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {  // ASCII, the common case
+      ++i;
+      continue;
+    }
     char32_t cp = 0;
     const std::size_t n = utf8_sequence(text, i, cp);
     if (n == 0) {
@@ -313,6 +329,7 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
   boost::json::value v = parser.release();
 
   std::string dup, path;
+  path.reserve(128);
   scanner sc(text);
   sc.value(dup, path);
   if (!dup.empty()) {
