@@ -11,6 +11,7 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
@@ -42,6 +43,23 @@ spdlog::level::level_enum syslog_level(int level) {
 
 }  // namespace
 
+// What a publish sends: the encoded envelope and what its headers, logs and DLQ record need.
+struct publish_fields {
+  std::string value;  // librdkafka points at these bytes until the delivery report (no copy)
+  std::string key;
+  std::string topic;
+  std::string id, type, version, source, correlation_id;
+  timestamp time{};
+};
+
+// An envelope validated and encoded at the call to async_publish (so the caller's envelope is
+// read once and never copied), or the reason it must not be sent.
+struct prepared_publish : publish_fields {
+  diagnostic error;
+};
+
+void prepared_deleter::operator()(prepared_publish* p) const noexcept { delete p; }
+
 class producer_core : public std::enable_shared_from_this<producer_core> {
 public:
   producer_core(boost::asio::any_io_executor ex, producer_config cfg) : ex_(std::move(ex)), cfg_(std::move(cfg)) {
@@ -68,9 +86,16 @@ public:
 
   // ---- publish -------------------------------------------------------------------------------
 
-  void publish(envelope e, publish_options opt, publish_handler h) {
+  prepared_ptr prepare_one(const envelope& e, const publish_options& opt) {
+    prepared_ptr p(new prepared_publish);
+    p->error = prepare(*p, e, opt);
+    return p;
+  }
+
+  void publish(prepared_ptr p, publish_handler h) {
     auto op = make_op(std::move(h));
-    if (auto d = prepare(*op, e, opt)) return fail_now(op, d.code, d.message, true);
+    static_cast<publish_fields&>(*op) = std::move(static_cast<publish_fields&>(*p));
+    if (p->error) return fail_now(op, p->error.code, p->error.message, true);
     submit(op);
   }
 
@@ -206,13 +231,8 @@ public:
   }
 
 private:
-  struct publish_op {
+  struct publish_op : publish_fields {
     publish_handler handler;
-    std::string value;  // librdkafka points at these bytes until the delivery report (no copy)
-    std::string key;
-    std::string topic;
-    std::string id, type, version, source, correlation_id;
-    timestamp time{};
     int attempts = 0;
     timestamp first_failure{}, last_failure{};
     error_code original_ec;
@@ -243,8 +263,15 @@ private:
   void complete(Handler h, bool from_initiation, Args... args) {
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
-    if (from_initiation) boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
-    else boost::asio::dispatch(ex_, boost::asio::append(std::move(h), std::move(args)...));
+    if (from_initiation) {
+      boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
+    } else {
+      // We run on ex_ here (delivery reports, timers): go straight to the handler's executor
+      // (ex_ when it has none) instead of hopping through ex_ first; one type-erased dispatch
+      // per completion instead of two.
+      auto hex = boost::asio::get_associated_executor(h, ex_);
+      boost::asio::dispatch(hex, boost::asio::append(std::move(h), std::move(args)...));
+    }
   }
 
   op_ptr make_op(publish_handler h) {
@@ -273,30 +300,32 @@ private:
   }
 
   // Fills the op from the envelope; returns a diagnostic when it must not be sent.
-  diagnostic prepare(publish_op& op, envelope& e, const publish_options& opt) {
-    if (e.correlation_id.empty()) e.correlation_id = e.id;
-    op.id = e.id;  // for the log line, should validation fail
-    op.type = e.type;
-    op.correlation_id = e.correlation_id;
-    if (opt.topic) op.topic = *opt.topic;
+  // Fills `f` from the envelope; returns a diagnostic when it must not be sent.
+  diagnostic prepare(publish_fields& f, const envelope& e, const publish_options& opt) {
+    if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
+      envelope chained = e;
+      chained.correlation_id = e.id;
+      return prepare(f, chained, opt);
+    }
+    f.id = e.id;  // for the log line, should validation fail
+    f.type = e.type;
+    f.correlation_id = e.correlation_id;
+    if (opt.topic) f.topic = *opt.topic;
     else {
       auto t = cfg_.routes ? cfg_.routes->resolve(e.type) : topic_map(*cfg_.event_catalog).resolve(e.type);
       if (!t) return t.error();
-      op.topic = std::move(*t);
+      f.topic = std::move(*t);
     }
-    if (opt.key) op.key = *opt.key;
-    if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &op.key)) return d;
-    op.value = to_json(e);
-    if (op.value.size() > cfg_.max_message_bytes)
+    if (opt.key) f.key = *opt.key;
+    if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
+    f.value = to_json(e);
+    if (f.value.size() > cfg_.max_message_bytes)
       return make_diagnostic(error::too_large, "",
-                             "envelope " + e.id + " of type \"" + e.type + "\" is " + std::to_string(op.value.size()) +
+                             "envelope " + e.id + " of type \"" + e.type + "\" is " + std::to_string(f.value.size()) +
                                  " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
-    op.id = std::move(e.id);
-    op.type = std::move(e.type);
-    op.version = std::move(e.version);
-    op.source = std::move(e.source);
-    op.correlation_id = std::move(e.correlation_id);
-    op.time = e.time;
+    f.version = e.version;
+    f.source = e.source;
+    f.time = e.time;
     return {};
   }
 
@@ -693,9 +722,8 @@ namespace txova::kafka::detail {
 std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg) {
   return std::make_shared<producer_core>(std::move(ex), std::move(cfg));
 }
-void start_publish(producer_core& c, envelope e, publish_options o, publish_handler h) {
-  c.publish(std::move(e), std::move(o), std::move(h));
-}
+prepared_ptr prepare_publish(producer_core& c, const envelope& e, const publish_options& o) { return c.prepare_one(e, o); }
+void start_publish(producer_core& c, prepared_ptr p, publish_handler h) { c.publish(std::move(p), std::move(h)); }
 void start_publish_batch(producer_core& c, std::vector<envelope> es, batch_handler h) {
   c.publish_batch(std::move(es), std::move(h));
 }

@@ -495,6 +495,21 @@ BOOST_AUTO_TEST_CASE(close_reports_what_it_could_not_deliver) {
   BOOST_TEST((after.first == error::closed));
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_correlation_id_starts_a_chain_with_the_events_id) {
+  embedded_cluster cluster(1);
+  BOOST_TEST_REQUIRE(!cluster.create_topic("txova.rides.v1", 1));
+  asio::io_context ioc;
+  producer p(ioc.get_executor(), embedded_config(cluster));
+  envelope e = fresh_envelope();
+  e.correlation_id.clear();
+  auto [ec, d] = publish_one(p, ioc, e);
+  BOOST_TEST_REQUIRE(!ec, d.error_message);
+  auto got = test::consume({{"bootstrap.servers", cluster.bootstrap_servers()}}, "txova.rides.v1", 1, 1, 10s);
+  BOOST_TEST_REQUIRE(got.size() == 1u);
+  BOOST_TEST(header(got[0], "correlation-id") == e.id);
+  BOOST_TEST(parse_envelope(got[0].value).value().correlation_id == e.id);
+}
+
 BOOST_AUTO_TEST_CASE(both_wakeup_modes_deliver) {
   embedded_cluster cluster(1);
   for (wakeup_mode mode : {wakeup_mode::fd, wakeup_mode::callback}) {

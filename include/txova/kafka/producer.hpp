@@ -96,7 +96,13 @@ using flush_handler = boost::asio::any_completion_handler<void(boost::system::er
 using close_handler = boost::asio::any_completion_handler<void(boost::system::error_code, close_report)>;
 using health_handler = boost::asio::any_completion_handler<void(boost::system::error_code, health_report)>;
 std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg);
-void start_publish(producer_core&, envelope, publish_options, publish_handler);
+struct prepared_publish;  // validated and encoded, or why not
+struct prepared_deleter {
+  void operator()(prepared_publish*) const noexcept;
+};
+using prepared_ptr = std::unique_ptr<prepared_publish, prepared_deleter>;
+prepared_ptr prepare_publish(producer_core&, const envelope&, const publish_options&);
+void start_publish(producer_core&, prepared_ptr, publish_handler);
 void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
 void start_flush(producer_core&, std::chrono::milliseconds, flush_handler);
 void start_close(producer_core&, std::chrono::milliseconds, close_handler);
@@ -127,18 +133,20 @@ public:
   /// (error_code, delivery). An empty correlation_id starts a new chain (the event's id).
   template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
                 boost::asio::default_completion_token_t<Executor>>
-  auto async_publish(envelope e, Token&& token = {}) {
-    return async_publish(std::move(e), publish_options{}, std::forward<Token>(token));
+  auto async_publish(const envelope& e, Token&& token = {}) {
+    return async_publish(e, publish_options{}, std::forward<Token>(token));
   }
 
   template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
                 boost::asio::default_completion_token_t<Executor>>
-  auto async_publish(envelope e, publish_options options, Token&& token = {}) {
+  auto async_publish(const envelope& e, const publish_options& options, Token&& token = {}) {
+    // Validated and encoded now, so the envelope is read once and not copied; a deferred
+    // operation carries the encoded bytes.
     return boost::asio::async_initiate<Token, void(boost::system::error_code, delivery)>(
-        [core = core_](auto handler, envelope env, publish_options opt) {
-          detail::start_publish(*core, std::move(env), std::move(opt), std::move(handler));
+        [core = core_](auto handler, detail::prepared_ptr p) {
+          detail::start_publish(*core, std::move(p), std::move(handler));
         },
-        token, std::move(e), std::move(options));
+        token, detail::prepare_publish(*core_, e, options));
   }
 
   /// A typed catalog event: type, version, topic and key come from its catalog entry.
@@ -161,8 +169,8 @@ public:
   }
 
   /// Fire and forget: `on_delivery` (may be empty) runs on the producer's executor.
-  void publish_detached(envelope e, std::function<void(boost::system::error_code, const delivery&)> on_delivery = {}) {
-    detail::start_publish(*core_, std::move(e), publish_options{},
+  void publish_detached(const envelope& e, std::function<void(boost::system::error_code, const delivery&)> on_delivery = {}) {
+    detail::start_publish(*core_, detail::prepare_publish(*core_, e, publish_options{}),
                           boost::asio::bind_executor(ex_, [cb = std::move(on_delivery)](boost::system::error_code ec, delivery d) {
                             if (cb) cb(ec, d);
                           }));
