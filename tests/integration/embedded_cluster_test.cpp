@@ -92,6 +92,34 @@ BOOST_AUTO_TEST_CASE(moving_a_partition_leader_moves_where_produce_goes) {
   BOOST_TEST((cluster.set_partition_leader("nope", 0, 1) != boost::system::error_code{}), "unknown topic is an error");
 }
 
+namespace {
+// Asks the group's coordinator for committed offsets (OffsetFetch), with a fresh consumer so no
+// coordinator is cached; returns librdkafka's error.
+rd_kafka_resp_err_t fetch_committed(const embedded_cluster& c, const std::string& group) {
+  auto conf = detail::make_conf({{"bootstrap.servers", c.bootstrap_servers()}, {"group.id", group}});
+  BOOST_TEST_REQUIRE(conf.has_value());
+  auto rk = detail::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  BOOST_TEST_REQUIRE(rk.has_value());
+  detail::partition_list_handle parts(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(parts.get(), "grouped", 0);
+  const rd_kafka_resp_err_t err = rd_kafka_committed(rk->get(), parts.get(), 3000);
+  rd_kafka_consumer_close(rk->get());
+  return err;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_group_coordinator_can_be_moved_to_a_downed_broker) {
+  embedded_cluster cluster(2);
+  BOOST_TEST(!cluster.create_topic("grouped", 1, 2));
+  BOOST_TEST(!cluster.set_group_coordinator("g-up", 1));
+  BOOST_TEST(!cluster.set_group_coordinator("g-down", 2));
+  BOOST_TEST(!cluster.set_broker_down(2));
+  const auto up = fetch_committed(cluster, "g-up");
+  BOOST_TEST(up == RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_err2str(up));
+  const auto down = fetch_committed(cluster, "g-down");
+  BOOST_TEST(down != RD_KAFKA_RESP_ERR_NO_ERROR, "the coordinator of g-down is the broker that is down");
+}
+
 BOOST_AUTO_TEST_CASE(pushed_retriable_errors_are_retried_then_succeed) {
   embedded_cluster cluster(1);
   BOOST_TEST(!cluster.create_topic("t", 1));
