@@ -1,0 +1,141 @@
+// Sans-IO parts of the consumer: routing precedence and the per-partition offset tracker.
+#include <txova/kafka/detail/offset_tracker.hpp>
+#include <txova/kafka/router.hpp>
+
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <set>
+#include <string>
+
+#include "test_support.hpp"
+
+using namespace txova::kafka;
+using detail::offset_tracker;
+
+BOOST_AUTO_TEST_SUITE(router_precedence)
+
+std::string route_of(const basic_router<std::string>& r, std::string_view type, std::optional<unsigned> major = 1) {
+  const std::string* h = r.find(type, major);
+  return h ? *h : "<none>";
+}
+
+BOOST_AUTO_TEST_CASE(exact_beats_patterns_and_specific_beats_broad) {
+  basic_router<std::string> r;
+  BOOST_TEST(!r.on("*", "all"));
+  BOOST_TEST(!r.on("user.*", "users"));
+  BOOST_TEST(!r.on("user.registered", "registered"));
+  BOOST_TEST(route_of(r, "user.registered") == "registered");
+  BOOST_TEST(route_of(r, "user.verified") == "users");
+  BOOST_TEST(route_of(r, "ride.completed") == "all");
+  BOOST_TEST(route_of(r, "username.changed") == "all", "user.* does not match a longer first segment");
+}
+
+BOOST_AUTO_TEST_CASE(registration_order_does_not_matter) {
+  basic_router<std::string> a, b;
+  BOOST_TEST(!a.on("user.registered", "exact"));
+  BOOST_TEST(!a.on("user.*", "prefix"));
+  BOOST_TEST(!a.on("*", "all"));
+  BOOST_TEST(!b.on("*", "all"));
+  BOOST_TEST(!b.on("user.*", "prefix"));
+  BOOST_TEST(!b.on("user.registered", "exact"));
+  for (std::string_view t : {"user.registered", "user.deleted", "driver.approved"})
+    BOOST_TEST(route_of(a, t) == route_of(b, t));
+}
+
+BOOST_AUTO_TEST_CASE(major_versions_live_side_by_side) {
+  basic_router<std::string> r;
+  BOOST_TEST(!r.on("ride.completed", "any version"));
+  BOOST_TEST(!r.on("ride.completed", 2u, "v2"));
+  BOOST_TEST(!r.on("ride.*", 3u, "rides v3"));
+  BOOST_TEST(route_of(r, "ride.completed", 1) == "any version");
+  BOOST_TEST(route_of(r, "ride.completed", 2) == "v2");
+  BOOST_TEST(route_of(r, "ride.completed", 3) == "any version", "exact type outranks a versioned wildcard");
+  BOOST_TEST(route_of(r, "ride.started", 3) == "rides v3");
+  BOOST_TEST(route_of(r, "ride.started", 1) == "<none>");
+  BOOST_TEST(route_of(r, "ride.completed", std::nullopt) == "any version");
+}
+
+BOOST_AUTO_TEST_CASE(bad_or_duplicate_patterns_are_refused_with_the_pattern) {
+  basic_router<std::string> r;
+  auto d = r.on("User.*", "x");
+  BOOST_TEST((d.code == error::invalid_config));
+  BOOST_TEST(d.message.find("\"User.*\"") != std::string::npos, d.message);
+  BOOST_TEST(r.on("*.completed", "x").message.find("trailing") != std::string::npos);
+  BOOST_TEST(r.on("", "x").code.failed());
+  BOOST_TEST(r.on("ride", "x").code.failed());
+  BOOST_TEST(r.on("ride..x", "x").code.failed());
+  BOOST_TEST(!r.on("ride.*", "x"));
+  d = r.on("ride.*", "y");
+  BOOST_TEST(d.message.find("already registered") != std::string::npos, d.message);
+  BOOST_TEST(!r.on("ride.*", 2u, "y"), "a versioned route of the same pattern is another route");
+  BOOST_TEST(route_of(r, "ride.started") == "x");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(offset_tracking)
+
+BOOST_AUTO_TEST_CASE(out_of_order_completion_commits_only_the_contiguous_prefix) {
+  offset_tracker t;
+  for (std::int64_t o = 10; o < 15; ++o) BOOST_TEST(t.dispatched(o));
+  BOOST_TEST(*t.committable() == 10, "nothing done: commit the start");
+  BOOST_TEST(t.done(12));
+  BOOST_TEST(t.done(14));
+  BOOST_TEST(*t.committable() == 10, "10 is still in progress");
+  BOOST_TEST(t.done(10));
+  BOOST_TEST(*t.committable() == 11);
+  BOOST_TEST(t.done(11));
+  BOOST_TEST(*t.committable() == 13, "12 was done already; 13 is the first in progress");
+  BOOST_TEST(t.done(13));
+  BOOST_TEST(*t.committable() == 15, "all done: one past the last");
+  BOOST_TEST(t.in_progress() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(commits_are_reported_once_and_gaps_are_fine) {
+  offset_tracker t(20);  // the group had committed 20 when the partition was assigned
+  BOOST_TEST(t.dispatched(20));
+  BOOST_TEST(!t.committable(), "committing 20 again is not progress");
+  BOOST_TEST(t.dispatched(25));  // 21-24 compacted away
+  BOOST_TEST(t.done(20));
+  BOOST_TEST(*t.committable() == 25);
+  t.committed(25);
+  BOOST_TEST(!t.committable());
+  BOOST_TEST(t.done(25));
+  BOOST_TEST(*t.committable() == 26);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_what_it_cannot_account_for) {
+  offset_tracker t;
+  BOOST_TEST(!t.committable());
+  BOOST_TEST(t.dispatched(5));
+  BOOST_TEST(!t.dispatched(5), "a redelivered offset is not dispatched twice");
+  BOOST_TEST(!t.dispatched(3));
+  BOOST_TEST(!t.done(4), "never dispatched");
+  BOOST_TEST(t.done(5));
+  BOOST_TEST(!t.done(5), "done twice");
+  BOOST_TEST(!t.dispatched(-1));
+}
+
+BOOST_AUTO_TEST_CASE(random_completion_order_never_commits_past_an_unfinished_record) {
+  std::mt19937 rng(42);
+  for (int round = 0; round < 50; ++round) {
+    offset_tracker t;
+    std::vector<std::int64_t> offsets(200);
+    std::iota(offsets.begin(), offsets.end(), 1000);
+    for (auto o : offsets) t.dispatched(o);
+    std::shuffle(offsets.begin(), offsets.end(), rng);
+    std::set<std::int64_t> finished;
+    for (auto o : offsets) {
+      BOOST_TEST_REQUIRE(t.done(o));
+      finished.insert(o);
+      const std::int64_t c = *t.committable();
+      for (std::int64_t below = 1000; below < c; ++below) BOOST_TEST_REQUIRE(finished.count(below) == 1u);
+      BOOST_TEST_REQUIRE((c == 1200 || finished.count(c) == 0u), "the committed position is the first unfinished");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
