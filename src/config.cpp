@@ -37,6 +37,28 @@ boost::system::result<bool, diagnostic> parse_bool(std::string_view var, std::st
       bad(std::string(var), std::string(var) + "=\"" + std::string(text) + "\" is not true or false"));
 }
 
+std::string describe_properties(const std::map<std::string, std::string>& props) {
+  std::string out;
+  for (const auto& [k, v] : props) {
+    if (!out.empty()) out += ", ";
+    out += k + "=" + (detail::is_secret_property(k) ? std::string("[hidden]") : v);
+  }
+  return out;
+}
+
+// KAFKA_<PREFIX>X_Y -> "x.y" for every variable under the prefix not in `typed`.
+void pass_through(const std::map<std::string, std::string>& env, std::string_view prefix,
+                  const std::set<std::string, std::less<>>& typed, std::map<std::string, std::string>& out) {
+  for (const auto& [var, value] : env) {
+    if (!var.starts_with(prefix)) continue;
+    std::string_view name = std::string_view(var).substr(prefix.size());
+    if (name.empty() || typed.count(name)) continue;
+    std::string property;
+    for (char ch : name) property += ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    out[property] = value;
+  }
+}
+
 }  // namespace
 
 diagnostic producer_config::validate() const {
@@ -167,24 +189,118 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   static const std::set<std::string, std::less<>> typed{
       "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "DEAD_LETTER", "RETRY_BACKOFF_MS",
       "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES"};
-  for (const auto& [var, value] : env) {
-    if (!var.starts_with(prefix)) continue;
-    std::string_view name = std::string_view(var).substr(prefix.size());
-    if (name.empty() || typed.count(name)) continue;
-    std::string property;
-    for (char ch : name) property += ch == '_' ? '.' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    c.properties[property] = value;
-  }
+  pass_through(env, prefix, typed, c.properties);
   return c;
 }
 
-std::string describe(const producer_config& config) {
-  std::string out;
-  for (const auto& [k, v] : config.rdkafka_properties()) {
-    if (!out.empty()) out += ", ";
-    out += k + "=" + (detail::is_secret_property(k) ? std::string("[hidden]") : v);
+
+std::string describe(const producer_config& config) { return describe_properties(config.rdkafka_properties()); }
+std::string describe(const consumer_config& config) { return describe_properties(config.rdkafka_properties()); }
+
+diagnostic consumer_config::validate() const {
+  if (brokers.empty())
+    return bad("brokers", "brokers is empty: set it, or KAFKA_BROKERS, to host:port[,host:port...]");
+  if (group_id.empty() && service.empty())
+    return bad("group_id", "group_id is empty and so is service, which would name it \"{service}-group\"");
+  if (topics.empty()) return bad("topics", "topics is empty: name at least one topic to consume");
+  for (const auto& t : topics)
+    if (t.empty()) return bad("topics", "topics contains an empty name");
+  if (auto_offset_reset != "earliest" && auto_offset_reset != "latest")
+    return bad("auto_offset_reset", "auto_offset_reset \"" + auto_offset_reset + "\" is not earliest or latest");
+  if (max_poll_records < 1 || max_poll_records > 1000000)
+    return bad("max_poll_records", "max_poll_records " + std::to_string(max_poll_records) + " is not in [1, 1000000]");
+  if (session_timeout.count() < 1000 || session_timeout.count() > 3600000)
+    return bad("session_timeout", "session_timeout " + std::to_string(session_timeout.count()) + " ms is not in [1000, 3600000]");
+  if (heartbeat_interval.count() < 1 || heartbeat_interval >= session_timeout)
+    return bad("heartbeat_interval", "heartbeat_interval " + std::to_string(heartbeat_interval.count()) +
+                                         " ms must be positive and below session_timeout " +
+                                         std::to_string(session_timeout.count()) + " ms");
+  if (max_retries < 0 || max_retries > 100)
+    return bad("max_retries", "max_retries " + std::to_string(max_retries) + " is not in [0, 100]");
+  if (retry_backoff.count() < 1 || retry_backoff_max < retry_backoff)
+    return bad("retry_backoff", "retry_backoff " + std::to_string(retry_backoff.count()) +
+                                    " ms must be positive and at most retry_backoff_max " +
+                                    std::to_string(retry_backoff_max.count()) + " ms");
+  if (handler_timeout.count() < 1)
+    return bad("handler_timeout", "handler_timeout " + std::to_string(handler_timeout.count()) + " ms must be positive");
+  if (commit_interval.count() < 1)
+    return bad("commit_interval", "commit_interval " + std::to_string(commit_interval.count()) + " ms must be positive");
+  if (max_message_bytes < 1000)
+    return bad("max_message_bytes", "max_message_bytes " + std::to_string(max_message_bytes) + " is below 1000");
+  if (auto p = properties.find("enable.auto.commit"); p != properties.end() && p->second != "false")
+    return bad("enable.auto.commit", "enable.auto.commit \"" + p->second +
+                                         "\" is not allowed: offsets are committed only after a handler succeeded");
+  if (auto conf = detail::make_conf(rdkafka_properties()); !conf) return conf.error();
+  return {};
+}
+
+std::map<std::string, std::string> consumer_config::rdkafka_properties() const {
+  std::map<std::string, std::string> p{
+      {"bootstrap.servers", brokers},
+      {"group.id", effective_group_id()},
+      {"auto.offset.reset", auto_offset_reset},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"session.timeout.ms", std::to_string(session_timeout.count())},
+      {"heartbeat.interval.ms", std::to_string(heartbeat_interval.count())},
+      {"partition.assignment.strategy", cooperative ? "cooperative-sticky" : "range,roundrobin"},
+  };
+  for (const auto& [k, v] : properties) p[k] = v;
+  p["enable.auto.commit"] = "false";  // never overridable: commits follow handled records only
+  return p;
+}
+
+boost::system::result<consumer_config, diagnostic> consumer_config::from_env() { return from_env(environment()); }
+boost::system::result<consumer_config, diagnostic> consumer_config::from_env(consumer_config base) {
+  return from_env(environment(), std::move(base));
+}
+boost::system::result<consumer_config, diagnostic> consumer_config::from_env(const std::map<std::string, std::string>& env) {
+  return from_env(env, consumer_config{});
+}
+
+boost::system::result<consumer_config, diagnostic> consumer_config::from_env(const std::map<std::string, std::string>& env,
+                                                                             consumer_config c) {
+  auto lookup = [&](std::string_view name) -> std::optional<std::string> {
+    auto it = env.find(std::string(name));
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+  if (auto v = lookup("KAFKA_BROKERS")) c.brokers = *v;
+  if (auto v = lookup("KAFKA_GROUP_ID")) c.group_id = *v;
+  if (auto v = lookup("KAFKA_CONSUMER_AUTO_OFFSET_RESET")) c.auto_offset_reset = *v;
+  const auto ms = [&](std::string_view var, std::chrono::milliseconds& out) -> diagnostic {
+    if (auto v = lookup(var)) {
+      auto n = parse_int<long long>(var, *v, 0, 2147483647);
+      if (!n) return n.error();
+      out = std::chrono::milliseconds(*n);
+    }
+    return {};
+  };
+  if (auto v = lookup("KAFKA_CONSUMER_MAX_POLL_RECORDS")) {
+    auto n = parse_int<std::size_t>("KAFKA_CONSUMER_MAX_POLL_RECORDS", *v, 1, 1000000);
+    if (!n) return n.error();
+    c.max_poll_records = *n;
   }
-  return out;
+  if (auto v = lookup("KAFKA_CONSUMER_MAX_RETRIES")) {
+    auto n = parse_int<int>("KAFKA_CONSUMER_MAX_RETRIES", *v, 0, 100);
+    if (!n) return n.error();
+    c.max_retries = *n;
+  }
+  if (auto v = lookup("KAFKA_CONSUMER_COOPERATIVE")) {
+    auto b = parse_bool("KAFKA_CONSUMER_COOPERATIVE", *v);
+    if (!b) return b.error();
+    c.cooperative = *b;
+  }
+  if (auto d = ms("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", c.session_timeout)) return d;
+  if (auto d = ms("KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS", c.heartbeat_interval)) return d;
+  if (auto d = ms("KAFKA_CONSUMER_RETRY_BACKOFF_MS", c.retry_backoff)) return d;
+  if (auto d = ms("KAFKA_CONSUMER_HANDLER_TIMEOUT_MS", c.handler_timeout)) return d;
+  if (auto d = ms("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval)) return d;
+  static const std::set<std::string, std::less<>> typed{
+      "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
+      "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE"};
+  pass_through(env, "KAFKA_CONSUMER_", typed, c.properties);
+  return c;
 }
 
 }  // namespace txova::kafka

@@ -1,4 +1,5 @@
 // Sans-IO parts of the consumer: routing precedence and the per-partition offset tracker.
+#include <txova/kafka/config.hpp>
 #include <txova/kafka/detail/offset_tracker.hpp>
 #include <txova/kafka/router.hpp>
 
@@ -136,6 +137,71 @@ BOOST_AUTO_TEST_CASE(random_completion_order_never_commits_past_an_unfinished_re
       BOOST_TEST_REQUIRE((c == 1200 || finished.count(c) == 0u), "the committed position is the first unfinished");
     }
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(consumer_config_suite)
+
+BOOST_AUTO_TEST_CASE(defaults_are_the_documented_ones) {
+  consumer_config c;
+  c.brokers = "127.0.0.1:9092";
+  c.service = "billing";
+  c.topics = {"txova.payments.v1"};
+  BOOST_TEST(!c.validate(), c.validate().message);
+  BOOST_TEST(c.effective_group_id() == "billing-group");
+  const auto p = c.rdkafka_properties();
+  BOOST_TEST(p.at("group.id") == "billing-group");
+  BOOST_TEST(p.at("auto.offset.reset") == "earliest");
+  BOOST_TEST(p.at("enable.auto.commit") == "false");
+  BOOST_TEST(p.at("session.timeout.ms") == "30000");
+  BOOST_TEST(p.at("heartbeat.interval.ms") == "10000");
+  BOOST_TEST(c.max_poll_records == 100u);
+  BOOST_TEST(c.max_retries == 3);
+  BOOST_TEST(c.retry_backoff.count() == 1000);
+  BOOST_TEST(c.handler_timeout.count() == 30000);
+}
+
+BOOST_AUTO_TEST_CASE(validate_names_the_bad_field_and_auto_commit_cannot_be_turned_on) {
+  consumer_config c;
+  c.brokers = "b:1";
+  BOOST_TEST(c.validate().field == "group_id");
+  c.service = "s";
+  BOOST_TEST(c.validate().field == "topics");
+  c.topics = {"t"};
+  c.auto_offset_reset = "smallest";
+  auto d = c.validate();
+  BOOST_TEST(d.field == "auto_offset_reset");
+  BOOST_TEST(d.message.find("\"smallest\"") != std::string::npos, d.message);
+  c.auto_offset_reset = "latest";
+  c.heartbeat_interval = c.session_timeout;
+  BOOST_TEST(c.validate().field == "heartbeat_interval");
+  c.heartbeat_interval = std::chrono::milliseconds(3000);
+  c.properties["enable.auto.commit"] = "true";
+  BOOST_TEST(c.validate().field == "enable.auto.commit");
+  BOOST_TEST(c.rdkafka_properties().at("enable.auto.commit") == "false");
+}
+
+BOOST_AUTO_TEST_CASE(from_env_reads_typed_and_pass_through_variables) {
+  const std::map<std::string, std::string> env{{"KAFKA_BROKERS", "k:9092"},
+                                               {"KAFKA_GROUP_ID", "billing"},
+                                               {"KAFKA_CONSUMER_MAX_RETRIES", "5"},
+                                               {"KAFKA_CONSUMER_HANDLER_TIMEOUT_MS", "2500"},
+                                               {"KAFKA_CONSUMER_COOPERATIVE", "true"},
+                                               {"KAFKA_CONSUMER_FETCH_WAIT_MAX_MS", "10"}};
+  auto c = consumer_config::from_env(env);
+  BOOST_TEST_REQUIRE(c.has_value());
+  BOOST_TEST(c->brokers == "k:9092");
+  BOOST_TEST(c->effective_group_id() == "billing");
+  BOOST_TEST(c->max_retries == 5);
+  BOOST_TEST(c->handler_timeout.count() == 2500);
+  BOOST_TEST(c->cooperative);
+  BOOST_TEST(c->rdkafka_properties().at("partition.assignment.strategy") == "cooperative-sticky");
+  BOOST_TEST(c->properties.at("fetch.wait.max.ms") == "10");
+  const std::map<std::string, std::string> bad_env{{"KAFKA_CONSUMER_MAX_RETRIES", "lots"}};
+  auto bad = consumer_config::from_env(bad_env);
+  BOOST_TEST_REQUIRE(bad.has_error());
+  BOOST_TEST(bad.error().message.find("KAFKA_CONSUMER_MAX_RETRIES=\"lots\"") != std::string::npos, bad.error().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

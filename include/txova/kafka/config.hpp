@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace txova::kafka {
 
@@ -64,8 +65,48 @@ struct producer_config {
                                                                      producer_config base);
 };
 
+/// The consumer's settings. Defaults are the production defaults of txova services.
+struct consumer_config {
+  std::string brokers;                                   ///< bootstrap.servers
+  std::string service;                                   ///< names the default group: "{service}-group"
+  std::string group_id;                                  ///< empty: "{service}-group"
+  std::vector<std::string> topics;                       ///< what to subscribe to
+  std::string auto_offset_reset = "earliest";            ///< where a group without offsets starts
+  std::size_t max_poll_records = 100;                    ///< per partition queued before it is paused
+  std::chrono::milliseconds session_timeout{30000};
+  std::chrono::milliseconds heartbeat_interval{10000};
+  int max_retries = 3;                                   ///< transient handler failures, then DLQ
+  std::chrono::milliseconds retry_backoff{1000};         ///< first backoff; doubles with jitter
+  std::chrono::milliseconds retry_backoff_max{30000};
+  std::chrono::milliseconds handler_timeout{30000};      ///< a handler still running is cancelled
+  std::chrono::milliseconds commit_interval{1000};       ///< how often finished offsets are committed
+  bool cooperative = false;                              ///< cooperative-sticky assignment
+  std::size_t max_message_bytes = 1024 * 1024;           ///< larger records go to the DLQ
+  std::map<std::string, std::string> properties;         ///< any librdkafka property; wins over the fields
+
+  /// The group id in effect.
+  std::string effective_group_id() const { return group_id.empty() ? service + "-group" : group_id; }
+
+  /// The first bad field, named with its value; converts to false when the config is valid.
+  diagnostic validate() const;
+
+  /// The librdkafka properties this config stands for (auto commit is always off: we commit).
+  std::map<std::string, std::string> rdkafka_properties() const;
+
+  /// Reads KAFKA_BROKERS, KAFKA_GROUP_ID and KAFKA_CONSUMER_*: _AUTO_OFFSET_RESET,
+  /// _MAX_POLL_RECORDS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS, _MAX_RETRIES,
+  /// _RETRY_BACKOFF_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _COOPERATIVE (true/false);
+  /// any other KAFKA_CONSUMER_X_Y becomes the librdkafka property "x.y".
+  static boost::system::result<consumer_config, diagnostic> from_env();
+  static boost::system::result<consumer_config, diagnostic> from_env(consumer_config base);
+  static boost::system::result<consumer_config, diagnostic> from_env(const std::map<std::string, std::string>& env);
+  static boost::system::result<consumer_config, diagnostic> from_env(const std::map<std::string, std::string>& env,
+                                                                     consumer_config base);
+};
+
 /// `config` printed for logs: every property, secrets replaced by "[hidden]".
 std::string describe(const producer_config& config);
+std::string describe(const consumer_config& config);
 
 /// The process environment as a map (what from_env() reads).
 std::map<std::string, std::string> environment();
