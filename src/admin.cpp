@@ -108,8 +108,9 @@ public:
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
     // append() keeps the handler's associated executor, so both calls end up running it there.
-    if (from_initiation) boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
-    else boost::asio::dispatch(ex_, boost::asio::append(std::move(h), std::move(args)...));
+    // Always posted: never inline from a destructor or from inside the event drain.
+    (void)from_initiation;
+    boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
   }
 
   // Registers a pending request; returns the opaque to pass to librdkafka.
@@ -130,7 +131,9 @@ public:
     pump_->activate();
     if (slot.is_connected()) {
       // Cancelling stops the wait; the broker still finishes the request.
-      slot.assign([weak = weak_from_this(), id](boost::asio::cancellation_type) {
+      slot.assign([weak = weak_from_this(), id](boost::asio::cancellation_type type) {
+        // Only terminal: the broker still carries out the request, so the outcome is unknown.
+        if (!(type & boost::asio::cancellation_type::terminal)) return;
         if (auto self = weak.lock()) self->abort(id, boost::asio::error::operation_aborted);
       });
     }

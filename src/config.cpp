@@ -91,6 +91,9 @@ diagnostic producer_config::validate() const {
     return bad("max_queued_messages", "max_queued_messages " + std::to_string(max_queued_messages) + " is not in [1, 2147483647]");
   if (max_queued_kbytes < 1 || max_queued_kbytes > 2147483647u)
     return bad("max_queued_kbytes", "max_queued_kbytes " + std::to_string(max_queued_kbytes) + " is not in [1, 2147483647]");
+  if (max_message_bytes > max_queued_kbytes * 1024)
+    return bad("max_queued_kbytes", "max_queued_kbytes " + std::to_string(max_queued_kbytes) +
+                                         " cannot hold one message of max_message_bytes " + std::to_string(max_message_bytes));
   if (!event_catalog) return bad("event_catalog", "event_catalog is null");
   // librdkafka judges the pass-through properties itself; make_conf names a refused one.
   if (auto conf = detail::make_conf(rdkafka_properties()); !conf) return conf.error();

@@ -65,8 +65,14 @@ struct event_pump::state : std::enable_shared_from_this<state> {
         if (active) wait();
         return;
       }
-      on_event(ev);
-      rd_kafka_event_destroy(ev);
+      // Destroyed even if the handler throws; the drain is re-armed before the exception leaves.
+      std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> owned(ev, &rd_kafka_event_destroy);
+      try {
+        on_event(ev);
+      } catch (...) {
+        post_drain();
+        throw;
+      }
     }
     // The queue may still hold events and will not signal again until it has been empty.
     post_drain();

@@ -113,7 +113,7 @@ public:
     if (envelopes.empty()) return complete(std::move(batch->handler), true, error_code{}, std::vector<publish_result>{});
 
     auto sink = [this, batch](std::size_t i) {
-      return [this, batch, i](error_code ec, delivery d) {
+      return [this, self = shared_from_this(), batch, i](error_code ec, delivery d) {
         batch->results[i] = {ec, std::move(d)};
         batch->failed |= ec.failed();
         if (--batch->remaining == 0)
@@ -149,8 +149,8 @@ public:
   // ---- flush, close, health -----------------------------------------------------------------
 
   void flush(std::chrono::milliseconds timeout, flush_handler h) {
-    if (in_flight_ == 0) return complete(std::move(h), true, error_code{}, std::size_t{0});
-    rd_kafka_flush(rk_.get(), 0);  // send lingering batches now; returns at once
+    // Done when librdkafka holds nothing of ours, cancelled publishes included.
+    if (ops_.empty()) return complete(std::move(h), true, error_code{}, std::size_t{0});
     auto waiter = std::make_shared<flush_waiter>(ex_);
     waiter->handler.swap(h);
     waiter->timer.expires_after(timeout);
@@ -169,14 +169,18 @@ public:
     closing_ = true;
     // Publishes waiting for queue room or for a retry will not get one now.
     drop_unsent(make_error_code(error::closed), "the producer was closed before this event was sent");
-    flush(timeout, [this, self = shared_from_this(), h = std::move(h)](error_code, std::size_t remaining) mutable {
+    flush(timeout, [this, self = shared_from_this(), h = std::move(h)](error_code ec, std::size_t remaining) mutable {
+      if (ec == boost::asio::error::operation_aborted || destroyed_)  // the producer was destroyed meanwhile
+        return complete(std::move(h), false, error_code(boost::asio::error::operation_aborted), std::move(close_report_));
       if (remaining == 0) return complete(std::move(h), false, error_code{}, std::move(close_report_));
       // Whatever librdkafka still holds comes back as _PURGE_* delivery reports.
       rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
-      flush(std::chrono::seconds(5), [this, self, h = std::move(h)](error_code, std::size_t) mutable {
+      flush(std::chrono::seconds(5), [this, self, h = std::move(h)](error_code ec2, std::size_t left) mutable {
         auto report = std::move(close_report_);
-        const error_code ec = report.clean() ? error_code{} : make_error_code(error::timed_out);
-        complete(std::move(h), false, ec, std::move(report));
+        if (ec2 == boost::asio::error::operation_aborted || destroyed_)
+          return complete(std::move(h), false, error_code(boost::asio::error::operation_aborted), std::move(report));
+        const error_code result = report.clean() && left == 0 ? error_code{} : make_error_code(error::timed_out);
+        complete(std::move(h), false, result, std::move(report));
       });
     });
   }
@@ -216,7 +220,7 @@ public:
       complete_op(op, boost::asio::error::operation_aborted, "the producer was destroyed", true);
     }
     for (auto& w : flush_waiters_)
-      if (w->handler) complete(std::move(w->handler), true, error_code(boost::asio::error::operation_aborted), in_flight_);
+      if (w->handler) complete(std::move(w->handler), true, error_code(boost::asio::error::operation_aborted), ops_.size());
     flush_waiters_.clear();
     for (auto& [id, r] : health_requests_)
       complete(std::move(r.handler), true, error_code(boost::asio::error::operation_aborted), health_report{});
@@ -226,6 +230,7 @@ public:
     // Messages it still reports are dropped with the queue: their ops are gone from view.
     admin_queue_.reset();
     main_queue_.reset();
+    topics_.clear();  // topic handles lock through rk: release them before it is destroyed
     rk_.reset();
     ops_.clear();
   }
@@ -242,6 +247,7 @@ private:
     std::vector<std::pair<std::string, std::string>> dlq_headers;
     bool in_librdkafka = false;  // a delivery report will come
     bool waiting_for_room = false;
+    bool retry_pending = false;  // a backoff timer's handler will still run and look at the op
     std::unique_ptr<boost::asio::steady_timer> timer;  // retry backoff
     std::list<publish_op>::iterator self;
   };
@@ -257,21 +263,16 @@ private:
     clock::time_point started;
   };
 
-  // Completes `h` with `args` on the producer's executor (the handler's own executor, via
-  // append's association); never inline from an initiating function.
+  // Completes `h` with `args` on its associated executor (the producer's when it has none).
   template <class Handler, class... Args>
   void complete(Handler h, bool from_initiation, Args... args) {
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
-    if (from_initiation) {
-      boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
-    } else {
-      // We run on ex_ here (delivery reports, timers): go straight to the handler's executor
-      // (ex_ when it has none) instead of hopping through ex_ first; one type-erased dispatch
-      // per completion instead of two.
-      auto hex = boost::asio::get_associated_executor(h, ex_);
-      boost::asio::dispatch(hex, boost::asio::append(std::move(h), std::move(args)...));
-    }
+    // Always posted, never run inline: a handler may resume a coroutine that publishes again,
+    // cancels other publishes or destroys the producer, none of which may happen in the middle
+    // of our own loops. post(ex_, h) then runs h on its own associated executor, if it has one.
+    (void)from_initiation;
+    boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
   }
 
   op_ptr make_op(publish_handler h) {
@@ -292,9 +293,10 @@ private:
     forget(op);
   }
 
-  // Erases the op unless librdkafka still points at it (its delivery report will erase it).
+  // Erases the op unless librdkafka still points at it (its delivery report will erase it) or a
+  // retry timer's handler is still to run (it will).
   void forget(op_ptr op) {
-    if (op->in_librdkafka) return;
+    if (op->in_librdkafka || op->retry_pending) return;
     ops_.erase(op->self);
     update_activity();
   }
@@ -372,9 +374,14 @@ private:
     const std::string& topic = to_dlq ? dlq_topic_name(op) : op.topic;
     const std::string& value = to_dlq ? op.dlq_value : op.value;
     // rd_kafka_produceva: the same call as producev without its GNU statement-expression macros.
+    rd_kafka_topic_t* rkt = topic_handle(topic);
+    if (!rkt) {
+      rd_kafka_headers_destroy(h);
+      return RD_KAFKA_RESP_ERR__INVALID_ARG;
+    }
     std::array<rd_kafka_vu_t, 6> vu{};
     vu[0].vtype = RD_KAFKA_VTYPE_RKT;
-    vu[0].u.rkt = topic_handle(topic);
+    vu[0].u.rkt = rkt;
     vu[1].vtype = RD_KAFKA_VTYPE_KEY;
     vu[1].u.mem = {const_cast<char*>(op.key.data()), op.key.size()};
     vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
@@ -402,6 +409,7 @@ private:
     auto it = topics_.find(name);
     if (it != topics_.end()) return it->second.get();
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), name.c_str(), nullptr);
+    if (!rkt) return nullptr;  // e.g. a name over librdkafka's length limit: not cached
     return topics_.emplace(name, topic_ptr(rkt)).first->second.get();
   }
 
@@ -487,9 +495,13 @@ private:
       logger()->warn("txova producer {}: event {} (correlation {}) attempt {} failed: {}; retrying in {} ms",
                      cfg_.client_id, op->id, op->correlation_id, op->attempts, text, wait.count());
       op->timer = std::make_unique<boost::asio::steady_timer>(ex_, wait);
+      op->retry_pending = true;
       op->timer->async_wait([this, op, self = shared_from_this()](error_code ec) {
-        if (ec || destroyed_) return;  // cancelled: whoever cancelled completed and erased the op
+        if (destroyed_) return;  // destroy() cleared every op
+        op->retry_pending = false;
         op->timer.reset();
+        // Cancelled or dropped meanwhile (its handler completed): the op only waited for us.
+        if (ec || !op->handler) return forget(op);
         if (closing_) return fail_final(op, false);
         send(op, false);
       });
@@ -551,6 +563,15 @@ private:
   // ---- room in librdkafka's queue ----------------------------------------------------------------
 
   void wait_for_room(op_ptr op) {
+    if (room_waiters_.empty() && rd_kafka_outq_len(rk_.get()) == 0) {
+      // Full while empty: the message alone exceeds the queue's byte limit. No report will
+      // ever make room, so waiting would wedge every later publish.
+      const std::string why = "event of " + std::to_string((op->sent_to_dlq ? op->dlq_value : op->value).size()) +
+                              " bytes does not fit librdkafka's queue even when it is empty (max_queued_kbytes " +
+                              std::to_string(cfg_.max_queued_kbytes) + ")";
+      if (op->sent_to_dlq) return dead_lettered(op, false, why);
+      return fail_now(op, make_error_code(error::too_large), why, false);
+    }
     op->waiting_for_room = true;
     room_waiters_.push_back(op);
     update_activity();
@@ -572,7 +593,7 @@ private:
         continue;
       }
       op->in_librdkafka = true;
-      ++op->attempts;
+      if (!op->sent_to_dlq) ++op->attempts;
     }
   }
 
@@ -597,9 +618,10 @@ private:
       room_waiters_.erase(std::find(room_waiters_.begin(), room_waiters_.end(), op));
       op->waiting_for_room = false;
     }
-    op->timer.reset();  // a pending backoff wait completes with operation_aborted and does nothing
+    if (op->timer) op->timer->cancel();  // its handler still runs, sees no handler and forgets the op
     complete_op(*op, boost::asio::error::operation_aborted, what, false);
     forget(op);
+    update_activity();
   }
 
   void drop_unsent(error_code ec, const std::string& why) {
@@ -609,7 +631,7 @@ private:
     room_waiters_.clear();
     for (op_ptr op : unsent) {
       op->waiting_for_room = false;
-      op->timer.reset();
+      if (op->timer) op->timer->cancel();
       ++stats_.failed;
       close_report_.undelivered.push_back({op->id, op->topic, why});
       complete_op(*op, ec, why, false);
@@ -642,7 +664,7 @@ private:
   std::string current_topic(const publish_op& op) const { return op.sent_to_dlq ? dlq_topic_name(op) : op.topic; }
 
   void check_flush_waiters() {
-    if (in_flight_ != 0 || flush_waiters_.empty()) return;
+    if (!ops_.empty() || flush_waiters_.empty()) return;
     auto waiters = std::move(flush_waiters_);
     flush_waiters_.clear();
     for (auto& w : waiters)
@@ -651,7 +673,7 @@ private:
 
   void finish_flush(flush_waiter& w, error_code ec) {
     w.timer.cancel();
-    complete(std::move(w.handler), false, ec, ec ? in_flight_ : std::size_t{0});
+    complete(std::move(w.handler), false, ec, ec ? ops_.size() : std::size_t{0});
     std::erase_if(flush_waiters_, [](const auto& p) { return !p->handler; });
     update_activity();
   }

@@ -510,6 +510,46 @@ BOOST_AUTO_TEST_CASE(an_empty_correlation_id_starts_a_chain_with_the_events_id) 
   BOOST_TEST(parse_envelope(got[0].value).value().correlation_id == e.id);
 }
 
+BOOST_AUTO_TEST_CASE(a_coroutine_may_destroy_its_producer_right_after_a_publish) {
+  embedded_cluster cluster(1);
+  BOOST_TEST_REQUIRE(!cluster.create_topic("txova.rides.v1", 1));
+  asio::io_context ioc;
+  int delivered = 0;
+  const producer_config cfg = embedded_config(cluster);
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+      producer p(co_await asio::this_coro::executor, cfg);
+      auto d = co_await p.async_publish(fresh_envelope(), asio::use_awaitable);
+      delivered += d.offset >= 0;
+    }, asio::detached);  // the producer dies as the coroutine ends, right after its ack
+  }
+  ioc.run();
+  BOOST_TEST(delivered == 3);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_a_producer_aborts_pending_batches_and_publishes) {
+  embedded_cluster cluster(1);
+  BOOST_TEST_REQUIRE(!cluster.create_topic("txova.rides.v1", 1));
+  BOOST_TEST_REQUIRE(!cluster.set_broker_down(1));  // nothing can complete before the destruction
+  asio::io_context ioc;
+  boost::system::error_code batch_ec, single_ec;
+  std::vector<publish_result> results;
+  {
+    producer p(ioc.get_executor(), embedded_config(cluster));
+    std::vector<envelope> batch{fresh_envelope(), fresh_envelope()};
+    p.async_publish_batch(batch, [&](boost::system::error_code ec, std::vector<publish_result> r) {
+      batch_ec = ec;
+      results = std::move(r);
+    });
+    p.async_publish(fresh_envelope(), [&](boost::system::error_code ec, delivery) { single_ec = ec; });
+  }
+  ioc.run();
+  BOOST_TEST((batch_ec == error::batch_incomplete), batch_ec.message());
+  BOOST_TEST_REQUIRE(results.size() == 2u);
+  for (const auto& r : results) BOOST_TEST((r.ec == asio::error::operation_aborted), r.ec.message());
+  BOOST_TEST((single_ec == asio::error::operation_aborted), single_ec.message());
+}
+
 BOOST_AUTO_TEST_CASE(both_wakeup_modes_deliver) {
   embedded_cluster cluster(1);
   for (wakeup_mode mode : {wakeup_mode::fd, wakeup_mode::callback}) {

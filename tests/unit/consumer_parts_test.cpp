@@ -1,6 +1,7 @@
 // Sans-IO parts of the consumer: routing precedence and the per-partition offset tracker.
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/detail/offset_tracker.hpp>
+#include <txova/kafka/handler_error.hpp>
 #include <txova/kafka/router.hpp>
 
 #include <boost/test/unit_test.hpp>
@@ -202,6 +203,39 @@ BOOST_AUTO_TEST_CASE(from_env_reads_typed_and_pass_through_variables) {
   auto bad = consumer_config::from_env(bad_env);
   BOOST_TEST_REQUIRE(bad.has_error());
   BOOST_TEST(bad.error().message.find("KAFKA_CONSUMER_MAX_RETRIES=\"lots\"") != std::string::npos, bad.error().message);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(handler_failures)
+
+BOOST_AUTO_TEST_CASE(thrown_failures_are_classified) {
+  auto kind = [](auto ex) { return classify_handler_failure(std::make_exception_ptr(ex)); };
+  BOOST_TEST((kind(business_error("already refunded")).kind == handler_failure::business));
+  BOOST_TEST(kind(business_error("already refunded")).message == "already refunded");
+  BOOST_TEST((kind(permanent_error("no driver")).kind == handler_failure::permanent));
+  BOOST_TEST((kind(transient_error("db timeout")).kind == handler_failure::transient));
+  BOOST_TEST((kind(std::runtime_error("unclassified")).kind == handler_failure::transient));
+  BOOST_TEST((kind(42).kind == handler_failure::transient));
+  const auto bad_payload = kind(diagnostic_error(make_diagnostic(error::wrong_type, "payload.fare", "payload.fare must be an object")));
+  BOOST_TEST((bad_payload.kind == handler_failure::permanent));
+  BOOST_TEST(bad_payload.message == "payload.fare must be an object");
+}
+
+BOOST_AUTO_TEST_CASE(transient_failures_back_off_then_dead_letter) {
+  const backoff_policy b{std::chrono::milliseconds(1000), std::chrono::milliseconds(30000), 2.0, 0.5};
+  using detail::next_step;
+  auto d1 = detail::decide(handler_failure::transient, 1, 3, b, 0.0);
+  auto d3 = detail::decide(handler_failure::transient, 3, 3, b, 0.0);
+  auto d4 = detail::decide(handler_failure::transient, 4, 3, b, 0.0);
+  BOOST_TEST((d1.step == next_step::retry));
+  BOOST_TEST(d1.delay.count() == 1000);
+  BOOST_TEST((d3.step == next_step::retry));
+  BOOST_TEST(d3.delay.count() == 4000);
+  BOOST_TEST((d4.step == next_step::dead_letter), "three retries after the first attempt, then DLQ");
+  BOOST_TEST((detail::decide(handler_failure::permanent, 1, 3, b, 0.0).step == next_step::dead_letter));
+  BOOST_TEST((detail::decide(handler_failure::business, 1, 3, b, 0.0).step == next_step::skip));
+  BOOST_TEST((detail::decide(handler_failure::transient, 1, 0, b, 0.0).step == next_step::dead_letter));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,56 @@
+#pragma once
+// How a handler says what kind of failure it hit, and what the consumer does about it.
+// Sans-IO: the decision is a pure function of the failure, the attempt and the policy.
+//
+//   throw transient_error("payments db timed out");   // retried with backoff, then DLQ
+//   throw permanent_error("ride has no driver");       // DLQ at once
+//   throw business_error("ride already refunded");     // logged, committed, moved on
+//
+// Anything else thrown counts as transient, except the library's own decoding errors
+// (diagnostic_error: the payload does not decode for a typed handler), which are permanent.
+#include <txova/kafka/retry.hpp>
+
+#include <chrono>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+namespace txova::kafka {
+
+struct transient_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct permanent_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct business_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class handler_failure { transient, permanent, business };
+
+struct classified_failure {
+  handler_failure kind = handler_failure::transient;
+  std::string message;  ///< what the handler said (what() of the exception)
+};
+
+/// The kind and message of what a handler threw.
+classified_failure classify_handler_failure(std::exception_ptr e) noexcept;
+
+namespace detail {
+
+enum class next_step { retry, dead_letter, skip };
+
+struct failure_decision {
+  next_step step;
+  std::chrono::milliseconds delay{0};  ///< before the retry
+};
+
+/// What to do after attempt `attempt` (1-based) failed with `kind`: transient failures are
+/// retried up to `max_retries` times with `backoff`, then dead-lettered; permanent ones are
+/// dead-lettered at once; business ones are skipped (committed).
+failure_decision decide(handler_failure kind, int attempt, int max_retries, const backoff_policy& backoff,
+                        double unit_random) noexcept;
+
+}  // namespace detail
+}  // namespace txova::kafka
