@@ -264,15 +264,34 @@ private:
   };
 
   // Completes `h` with `args` on its associated executor (the producer's when it has none).
+  //
+  // Never run inline: a handler may resume a coroutine that publishes again, cancels other
+  // publishes or destroys the producer, none of which may happen in the middle of our own
+  // loops. Completions are queued and one posted function runs the queue, so a batch of
+  // delivery reports costs one post, not one per publish; each handler is then dispatched to
+  // its own executor.
   template <class Handler, class... Args>
-  void complete(Handler h, bool from_initiation, Args... args) {
+  void complete(Handler h, bool /*from_initiation*/, Args... args) {
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
-    // Always posted, never run inline: a handler may resume a coroutine that publishes again,
-    // cancels other publishes or destroys the producer, none of which may happen in the middle
-    // of our own loops. post(ex_, h) then runs h on its own associated executor, if it has one.
-    (void)from_initiation;
-    boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
+    auto hex = boost::asio::get_associated_executor(h, ex_);
+    ready_.emplace_back(boost::asio::bind_executor(
+        hex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); }));
+    if (ready_posted_) return;
+    auto self = weak_from_this().lock();
+    if (!self) return;  // only in ~producer_core, after destroy() already completed everything
+    ready_posted_ = true;
+    boost::asio::post(ex_, [self = std::move(self)] { self->run_ready(); });
+  }
+
+  void run_ready() {
+    auto batch = std::move(ready_);
+    ready_.clear();
+    ready_posted_ = false;
+    for (auto& fn : batch) {
+      auto ex = boost::asio::get_associated_executor(fn);
+      boost::asio::dispatch(ex, std::move(fn));
+    }
   }
 
   op_ptr make_op(publish_handler h) {
@@ -724,6 +743,8 @@ private:
   queue_handle admin_queue_;
   std::unordered_map<std::string, topic_ptr> topics_;
   std::string header_scratch_;
+  std::vector<boost::asio::any_completion_handler<void()>> ready_;  // completions to run, in order
+  bool ready_posted_ = false;
   std::unique_ptr<event_pump> pump_;
   std::list<publish_op> ops_;
   std::deque<op_ptr> room_waiters_;
