@@ -1,6 +1,7 @@
 // Sans-IO parts of the consumer: routing precedence and the per-partition offset tracker.
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/detail/offset_tracker.hpp>
+#include <txova/kafka/detail/partition_flow.hpp>
 #include <txova/kafka/handler_error.hpp>
 #include <txova/kafka/router.hpp>
 
@@ -236,6 +237,38 @@ BOOST_AUTO_TEST_CASE(transient_failures_back_off_then_dead_letter) {
   BOOST_TEST((detail::decide(handler_failure::permanent, 1, 3, b, 0.0).step == next_step::dead_letter));
   BOOST_TEST((detail::decide(handler_failure::business, 1, 3, b, 0.0).step == next_step::skip));
   BOOST_TEST((detail::decide(handler_failure::transient, 1, 0, b, 0.0).step == next_step::dead_letter));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(partition_backpressure)
+
+BOOST_AUTO_TEST_CASE(pauses_at_the_limit_and_resumes_at_half_without_flapping) {
+  using detail::partition_flow;
+  partition_flow f(100);
+  for (int i = 0; i < 99; ++i) BOOST_TEST_REQUIRE((f.queued() == partition_flow::action::none));
+  BOOST_TEST((f.queued() == partition_flow::action::pause));
+  BOOST_TEST(f.paused());
+  // Records already fetched keep arriving after the pause: no second pause.
+  for (int i = 0; i < 20; ++i) BOOST_TEST_REQUIRE((f.queued() == partition_flow::action::none));
+  BOOST_TEST(f.depth() == 120u);
+  int resumes = 0;
+  for (int i = 0; i < 70; ++i) resumes += f.finished() == partition_flow::action::resume;
+  BOOST_TEST(resumes == 1);
+  BOOST_TEST(f.depth() == 50u);
+  BOOST_TEST(!f.paused());
+  // Near the limit again: paused only when it is reached, not at every record.
+  for (int i = 0; i < 49; ++i) BOOST_TEST_REQUIRE((f.queued() == partition_flow::action::none));
+  BOOST_TEST((f.queued() == partition_flow::action::pause));
+}
+
+BOOST_AUTO_TEST_CASE(a_limit_of_one_pauses_after_each_record) {
+  using detail::partition_flow;
+  partition_flow f(0);  // treated as 1
+  BOOST_TEST((f.queued() == partition_flow::action::pause));
+  BOOST_TEST((f.finished() == partition_flow::action::resume));
+  BOOST_TEST((f.finished() == partition_flow::action::none), "finishing more than was queued is harmless");
+  BOOST_TEST(f.depth() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
