@@ -102,14 +102,12 @@ public:
   rd_kafka_t* rk() const { return rk_.get(); }
   rd_kafka_queue_t* queue() const { return queue_.get(); }
 
-  // Completes `h` with `args` on its associated executor; never inline in an initiating call.
+  // Completes `h` with `args` on its associated executor (append keeps the association).
+  // Always posted: never inline from an initiating call, a destructor or the event drain.
   template <class Handler, class... Args>
-  void complete(Handler h, bool from_initiation, Args... args) {
+  void complete(Handler h, Args... args) {
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
-    // append() keeps the handler's associated executor, so both calls end up running it there.
-    // Always posted: never inline from a destructor or from inside the event drain.
-    (void)from_initiation;
     boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
   }
 
@@ -120,7 +118,7 @@ public:
     auto slot = boost::asio::get_associated_cancellation_slot(handler);
     auto shared_handler = std::make_shared<std::optional<Handler>>(std::move(handler));
     auto on_ab = [this, shared_handler, aborted_result](error_code ec) mutable {
-      if (*shared_handler) complete(std::move(**shared_handler), false, ec, std::move(aborted_result));
+      if (*shared_handler) complete(std::move(**shared_handler), ec, std::move(aborted_result));
       shared_handler->reset();
     };
     auto on_ev = [shared_handler, on_event = std::move(on_event)](rd_kafka_event_t* ev) mutable {
@@ -219,9 +217,9 @@ void build_new_topics(const std::vector<topic_spec>& specs, Done done) {
 }  // namespace
 
 void start_create(const std::shared_ptr<admin_core>& core, std::vector<topic_spec> specs, topics_handler handler) {
-  if (core->closed()) return core->complete(std::move(handler), true, error_code(boost::asio::error::operation_aborted), std::vector<topic_outcome>{});
+  if (core->closed()) return core->complete(std::move(handler), error_code(boost::asio::error::operation_aborted), std::vector<topic_outcome>{});
   build_new_topics(specs, [&](auto topics, std::vector<topic_outcome> refused) {
-    if (topics.empty()) return core->complete(std::move(handler), true, error_code{}, std::move(refused));
+    if (topics.empty()) return core->complete(std::move(handler), error_code{}, std::move(refused));
     void* opaque = core->track(
         handler,
         [core = core.get(), refused](topics_handler h, rd_kafka_event_t* ev) mutable {
@@ -232,7 +230,7 @@ void start_create(const std::shared_ptr<admin_core>& core, std::vector<topic_spe
             auto more = outcomes(r, n);
             out.insert(out.end(), more.begin(), more.end());
           }
-          core->complete(std::move(h), false, request_error(ev), std::move(out));
+          core->complete(std::move(h), request_error(ev), std::move(out));
         },
         std::vector<topic_outcome>{});
     std::vector<rd_kafka_NewTopic_t*> raw;
@@ -244,8 +242,7 @@ void start_create(const std::shared_ptr<admin_core>& core, std::vector<topic_spe
 
 void start_delete(const std::shared_ptr<admin_core>& core, std::vector<std::string> names, topics_handler handler) {
   if (core->closed() || names.empty())
-    return core->complete(std::move(handler), true,
-                          core->closed() ? error_code(boost::asio::error::operation_aborted) : error_code{},
+    return core->complete(std::move(handler), core->closed() ? error_code(boost::asio::error::operation_aborted) : error_code{},
                           std::vector<topic_outcome>{});
   void* opaque = core->track(
       handler,
@@ -256,7 +253,7 @@ void start_delete(const std::shared_ptr<admin_core>& core, std::vector<std::stri
           const auto** r = rd_kafka_DeleteTopics_result_topics(res, &n);
           out = outcomes(r, n);
         }
-        core->complete(std::move(h), false, request_error(ev), std::move(out));
+        core->complete(std::move(h), request_error(ev), std::move(out));
       },
       std::vector<topic_outcome>{});
   std::vector<std::unique_ptr<rd_kafka_DeleteTopic_t, kafka_deleter>> owned;
@@ -268,7 +265,7 @@ void start_delete(const std::shared_ptr<admin_core>& core, std::vector<std::stri
 
 void start_describe(const std::shared_ptr<admin_core>& core, std::string name, describe_handler handler) {
   if (core->closed())
-    return core->complete(std::move(handler), true, error_code(boost::asio::error::operation_aborted), topic_description{});
+    return core->complete(std::move(handler), error_code(boost::asio::error::operation_aborted), topic_description{});
   void* opaque = core->track(
       handler,
       [core = core.get(), name](describe_handler h, rd_kafka_event_t* ev) {
@@ -291,7 +288,7 @@ void start_describe(const std::shared_ptr<admin_core>& core, std::string name, d
             }
           }
         }
-        core->complete(std::move(h), false, ec, std::move(d));
+        core->complete(std::move(h), ec, std::move(d));
       },
       topic_description{name, {}});
   std::unique_ptr<rd_kafka_ConfigResource_t, kafka_deleter> res(
@@ -310,7 +307,7 @@ void start_ensure(const std::shared_ptr<admin_core>& core, std::vector<topic_spe
       boost::asio::bind_executor(core->executor(), [core, wanted, handler = std::move(handler)](
                                                        error_code ec, std::vector<topic_outcome> created) mutable {
         ensure_report report;
-        if (ec) return core->complete(std::move(handler), false, ec, std::move(report));
+        if (ec) return core->complete(std::move(handler), ec, std::move(report));
         std::vector<std::string> probe;
         for (auto& o : created) {
           if (!o.ec) report.created.push_back(o.topic);
@@ -320,7 +317,7 @@ void start_ensure(const std::shared_ptr<admin_core>& core, std::vector<topic_spe
           } else report.failed.push_back(std::move(o));
         }
         if (probe.empty() || core->closed())
-          return core->complete(std::move(handler), false, error_code{}, std::move(report));
+          return core->complete(std::move(handler), error_code{}, std::move(report));
 
         // Validate-only CreatePartitions succeeds only when the count would grow, i.e. when the
         // topic has fewer partitions than wanted; INVALID_PARTITIONS means it has enough.
@@ -345,7 +342,7 @@ void start_ensure(const std::shared_ptr<admin_core>& core, std::vector<topic_spe
               }
               if (req)
                 for (const auto& t : r.existing) r.unverified.push_back({t, req, "partition check failed: " + req.message()});
-              core->complete(std::move(h), false, error_code{}, std::move(r));
+              core->complete(std::move(h), error_code{}, std::move(r));
             },
             ensure_report{});
         std::vector<std::unique_ptr<rd_kafka_NewPartitions_t, void (*)(rd_kafka_NewPartitions_t*)>> owned;

@@ -62,8 +62,10 @@ void prepared_deleter::operator()(prepared_publish* p) const noexcept { delete p
 
 class producer_core : public std::enable_shared_from_this<producer_core> {
 public:
-  producer_core(boost::asio::any_io_executor ex, producer_config cfg) : ex_(std::move(ex)), cfg_(std::move(cfg)) {
+  producer_core(boost::asio::any_io_executor ex, producer_config cfg)
+      : ex_(std::move(ex)), cfg_(std::move(cfg)), routes_(cfg_.event_catalog ? *cfg_.event_catalog : txova_catalog()) {
     if (auto d = cfg_.validate()) boost::throw_exception(diagnostic_error(d));
+    if (cfg_.routes) routes_ = *cfg_.routes;
     backoff_ = backoff_policy{cfg_.retry_backoff, cfg_.retry_backoff_max};
     auto props = cfg_.rdkafka_properties();
     props["log.queue"] = "true";
@@ -95,7 +97,7 @@ public:
   void publish(prepared_ptr p, publish_handler h) {
     auto op = make_op(std::move(h));
     static_cast<publish_fields&>(*op) = std::move(static_cast<publish_fields&>(*p));
-    if (p->error) return fail_now(op, p->error.code, p->error.message, true);
+    if (p->error) return fail_now(op, p->error.code, p->error.message);
     submit(op);
   }
 
@@ -110,15 +112,14 @@ public:
     batch->handler.swap(h);  // Boost 1.81: any_completion_handler move-assignment recurses; swap does not
     batch->results.resize(envelopes.size());
     batch->remaining = envelopes.size();
-    if (envelopes.empty()) return complete(std::move(batch->handler), true, error_code{}, std::vector<publish_result>{});
+    if (envelopes.empty()) return complete(std::move(batch->handler), error_code{}, std::vector<publish_result>{});
 
     auto sink = [this, batch](std::size_t i) {
       return [this, self = shared_from_this(), batch, i](error_code ec, delivery d) {
         batch->results[i] = {ec, std::move(d)};
         batch->failed |= ec.failed();
         if (--batch->remaining == 0)
-          complete(std::move(batch->handler), false,
-                   batch->failed ? make_error_code(error::batch_incomplete) : error_code{}, std::move(batch->results));
+          complete(std::move(batch->handler), batch->failed ? make_error_code(error::batch_incomplete) : error_code{}, std::move(batch->results));
       };
     };
     // Validate everything first: one invalid envelope and nothing is sent.
@@ -141,7 +142,7 @@ public:
         }
         release(ops[i]);
       }
-      return complete(std::move(batch->handler), true, first_invalid, std::move(batch->results));
+      return complete(std::move(batch->handler), first_invalid, std::move(batch->results));
     }
     for (auto& op : ops) submit(op);
   }
@@ -150,7 +151,7 @@ public:
 
   void flush(std::chrono::milliseconds timeout, flush_handler h) {
     // Done when librdkafka holds nothing of ours, cancelled publishes included.
-    if (ops_.empty()) return complete(std::move(h), true, error_code{}, std::size_t{0});
+    if (ops_.empty()) return complete(std::move(h), error_code{}, std::size_t{0});
     auto waiter = std::make_shared<flush_waiter>(ex_);
     waiter->handler.swap(h);
     waiter->timer.expires_after(timeout);
@@ -164,23 +165,23 @@ public:
 
   void close(std::chrono::milliseconds timeout, close_handler h) {
     if (closing_) {
-      return complete(std::move(h), true, make_error_code(error::closed), close_report{});
+      return complete(std::move(h), make_error_code(error::closed), close_report{});
     }
     closing_ = true;
     // Publishes waiting for queue room or for a retry will not get one now.
     drop_unsent(make_error_code(error::closed), "the producer was closed before this event was sent");
     flush(timeout, [this, self = shared_from_this(), h = std::move(h)](error_code ec, std::size_t remaining) mutable {
       if (ec == boost::asio::error::operation_aborted || destroyed_)  // the producer was destroyed meanwhile
-        return complete(std::move(h), false, error_code(boost::asio::error::operation_aborted), std::move(close_report_));
-      if (remaining == 0) return complete(std::move(h), false, error_code{}, std::move(close_report_));
+        return complete(std::move(h), error_code(boost::asio::error::operation_aborted), std::move(close_report_));
+      if (remaining == 0) return complete(std::move(h), error_code{}, std::move(close_report_));
       // Whatever librdkafka still holds comes back as _PURGE_* delivery reports.
       rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
       flush(std::chrono::seconds(5), [this, self, h = std::move(h)](error_code ec2, std::size_t left) mutable {
         auto report = std::move(close_report_);
         if (ec2 == boost::asio::error::operation_aborted || destroyed_)
-          return complete(std::move(h), false, error_code(boost::asio::error::operation_aborted), std::move(report));
+          return complete(std::move(h), error_code(boost::asio::error::operation_aborted), std::move(report));
         const error_code result = report.clean() && left == 0 ? error_code{} : make_error_code(error::timed_out);
-        complete(std::move(h), false, result, std::move(report));
+        complete(std::move(h), result, std::move(report));
       });
     });
   }
@@ -217,13 +218,13 @@ public:
     if (rk_) rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
     for (auto& op : ops_) {
       op.timer.reset();
-      complete_op(op, boost::asio::error::operation_aborted, "the producer was destroyed", true);
+      complete_op(op, boost::asio::error::operation_aborted, "the producer was destroyed");
     }
     for (auto& w : flush_waiters_)
-      if (w->handler) complete(std::move(w->handler), true, error_code(boost::asio::error::operation_aborted), ops_.size());
+      if (w->handler) complete(std::move(w->handler), error_code(boost::asio::error::operation_aborted), ops_.size());
     flush_waiters_.clear();
     for (auto& [id, r] : health_requests_)
-      complete(std::move(r.handler), true, error_code(boost::asio::error::operation_aborted), health_report{});
+      complete(std::move(r.handler), error_code(boost::asio::error::operation_aborted), health_report{});
     health_requests_.clear();
     room_waiters_.clear();
     // rd_kafka_destroy joins librdkafka's threads; with the queues purged it returns promptly.
@@ -271,7 +272,7 @@ private:
   // delivery reports costs one post, not one per publish; each handler is then dispatched to
   // its own executor.
   template <class Handler, class... Args>
-  void complete(Handler h, bool /*from_initiation*/, Args... args) {
+  void complete(Handler h, Args... args) {
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
     auto hex = boost::asio::get_associated_executor(h, ex_);
@@ -333,7 +334,7 @@ private:
     f.correlation_id = e.correlation_id;
     if (opt.topic) f.topic = *opt.topic;
     else {
-      auto t = cfg_.routes ? cfg_.routes->resolve(e.type) : topic_map(*cfg_.event_catalog).resolve(e.type);
+      auto t = routes_.resolve(e.type);
       if (!t) return t.error();
       f.topic = std::move(*t);
     }
@@ -350,28 +351,27 @@ private:
     return {};
   }
 
-  void fail_now(op_ptr op, error_code ec, const std::string& message, bool from_initiation) {
+  void fail_now(op_ptr op, error_code ec, const std::string& message) {
     ++stats_.failed;
     log_failure(*op, "not published", message);
-    complete_op(*op, ec, message, from_initiation);
+    complete_op(*op, ec, message);
     forget(op);
   }
 
   // Hands the op to librdkafka, or queues it behind others waiting for room.
   void submit(op_ptr op) {
-    if (closing_) return fail_now(op, make_error_code(error::closed), "the producer is closed", true);
+    if (closing_) return fail_now(op, make_error_code(error::closed), "the producer is closed");
     connect_cancellation(op);
     if (!room_waiters_.empty()) return wait_for_room(op);
-    send(op, true);
+    send(op);
   }
 
-  void send(op_ptr op, bool from_initiation) {
+  void send(op_ptr op) {
     const rd_kafka_resp_err_t err = produce(*op, op->sent_to_dlq);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return wait_for_room(op);
     if (err) {
       // Refused before sending (unknown partition, bad topic name, ...): a delivery failure.
-      return delivery_failed(op, err, std::string(rd_kafka_err2str(err)) + " (topic \"" + current_topic(*op) + "\")",
-                             from_initiation);
+      return delivery_failed(op, err, std::string(rd_kafka_err2str(err)) + " (topic \"" + current_topic(*op) + "\")");
     }
     op->in_librdkafka = true;
     ++op->attempts;
@@ -485,17 +485,16 @@ private:
       rd_kafka_timestamp_type_t tstype;
       const std::int64_t ts = rd_kafka_message_timestamp(&m, &tstype);
       complete_op(*op, error_code{},
-                  delivery{op->topic, m.partition, m.offset, ts >= 0 ? from_epoch_ms(ts) : timestamp{}, op->attempts, {}, {}},
-                  false);
+                  delivery{op->topic, m.partition, m.offset, ts >= 0 ? from_epoch_ms(ts) : timestamp{}, op->attempts, {}, {}});
       return forget(op);
     }
     const std::string text = std::string(rd_kafka_err2str(m.err)) + " (topic \"" + current_topic(*op) + "\")";
     if (op->sent_to_dlq) return dead_lettered(op, false, text);
-    delivery_failed(op, m.err, text, false);
+    delivery_failed(op, m.err, text);
   }
 
   // A send of the original event failed: retry, dead-letter, or report.
-  void delivery_failed(op_ptr op, rd_kafka_resp_err_t err, const std::string& text, bool from_initiation) {
+  void delivery_failed(op_ptr op, rd_kafka_resp_err_t err, const std::string& text) {
     const auto now = now_utc();
     if (op->first_failure == timestamp{}) op->first_failure = now;
     op->last_failure = now;
@@ -521,15 +520,15 @@ private:
         op->timer.reset();
         // Cancelled or dropped meanwhile (its handler completed): the op only waited for us.
         if (ec || !op->handler) return forget(op);
-        if (closing_) return fail_final(op, false);
-        send(op, false);
+        if (closing_) return fail_final(op);
+        send(op);
       });
       return;
     }
-    fail_final(op, from_initiation);
+    fail_final(op);
   }
 
-  void fail_final(op_ptr op, bool from_initiation) {
+  void fail_final(op_ptr op) {
     // An invalid topic name makes "<name>.dlq" invalid too: report the original error instead.
     const bool topic_invalid = op->original_ec == make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION);
     if (cfg_.dead_letter && !closing_ && !topic_invalid && !op->topic.ends_with(topics::dlq_suffix)) {
@@ -550,17 +549,16 @@ private:
         op->in_librdkafka = true;
         return;
       }
-      return dead_lettered(op, false, std::string(rd_kafka_err2str(err)) + " (topic \"" + dlq_topic_name(*op) + "\")",
-                           from_initiation);
+      return dead_lettered(op, false, std::string(rd_kafka_err2str(err)) + " (topic \"" + dlq_topic_name(*op) + "\")");
     }
     ++stats_.failed;
     log_failure(*op, "not delivered", op->original_error);
     note_undelivered_if_closing(*op, op->original_error);
-    complete_op(*op, op->original_ec, op->original_error, from_initiation);
+    complete_op(*op, op->original_ec, op->original_error);
     forget(op);
   }
 
-  void dead_lettered(op_ptr op, bool ok, const std::string& dlq_error, bool from_initiation = false) {
+  void dead_lettered(op_ptr op, bool ok, const std::string& dlq_error) {
     ++stats_.failed;
     error_code ec = op->original_ec;
     std::string message = op->original_error;
@@ -574,8 +572,7 @@ private:
       log_failure(*op, "not delivered", message);
       note_undelivered_if_closing(*op, message);
     }
-    complete_op(*op, ec, delivery{op->topic, -1, -1, {}, op->attempts, ok ? dlq_topic_name(*op) : std::string{}, message},
-                from_initiation);
+    complete_op(*op, ec, delivery{op->topic, -1, -1, {}, op->attempts, ok ? dlq_topic_name(*op) : std::string{}, message});
     forget(op);
   }
 
@@ -589,7 +586,7 @@ private:
                               " bytes does not fit librdkafka's queue even when it is empty (max_queued_kbytes " +
                               std::to_string(cfg_.max_queued_kbytes) + ")";
       if (op->sent_to_dlq) return dead_lettered(op, false, why);
-      return fail_now(op, make_error_code(error::too_large), why, false);
+      return fail_now(op, make_error_code(error::too_large), why);
     }
     op->waiting_for_room = true;
     room_waiters_.push_back(op);
@@ -608,7 +605,7 @@ private:
         continue;
       }
       if (err) {
-        delivery_failed(op, err, std::string(rd_kafka_err2str(err)) + " (topic \"" + current_topic(*op) + "\")", false);
+        delivery_failed(op, err, std::string(rd_kafka_err2str(err)) + " (topic \"" + current_topic(*op) + "\")");
         continue;
       }
       op->in_librdkafka = true;
@@ -638,7 +635,7 @@ private:
       op->waiting_for_room = false;
     }
     if (op->timer) op->timer->cancel();  // its handler still runs, sees no handler and forgets the op
-    complete_op(*op, boost::asio::error::operation_aborted, what, false);
+    complete_op(*op, boost::asio::error::operation_aborted, what);
     forget(op);
     update_activity();
   }
@@ -653,20 +650,20 @@ private:
       if (op->timer) op->timer->cancel();
       ++stats_.failed;
       close_report_.undelivered.push_back({op->id, op->topic, why});
-      complete_op(*op, ec, why, false);
+      complete_op(*op, ec, why);
       forget(op);
     }
   }
 
   // ---- completion helpers --------------------------------------------------------------------
 
-  void complete_op(publish_op& op, error_code ec, delivery d, bool from_initiation) {
+  void complete_op(publish_op& op, error_code ec, delivery d) {
     if (!op.handler) return;
     --in_flight_;
-    complete(std::move(op.handler), from_initiation, ec, std::move(d));
+    complete(std::move(op.handler), ec, std::move(d));
   }
-  void complete_op(publish_op& op, error_code ec, const std::string& message, bool from_initiation) {
-    complete_op(op, ec, delivery{op.topic, -1, -1, {}, op.attempts, {}, message}, from_initiation);
+  void complete_op(publish_op& op, error_code ec, const std::string& message) {
+    complete_op(op, ec, delivery{op.topic, -1, -1, {}, op.attempts, {}, message});
   }
 
   void note_undelivered_if_closing(const publish_op& op, const std::string& why) {
@@ -692,7 +689,7 @@ private:
 
   void finish_flush(flush_waiter& w, error_code ec) {
     w.timer.cancel();
-    complete(std::move(w.handler), false, ec, ec ? ops_.size() : std::size_t{0});
+    complete(std::move(w.handler), ec, ec ? ops_.size() : std::size_t{0});
     std::erase_if(flush_waiters_, [](const auto& p) { return !p->handler; });
     update_activity();
   }
@@ -717,7 +714,7 @@ private:
         }
     }
     r.healthy = !ec;
-    complete(std::move(req.handler), false, ec, std::move(r));
+    complete(std::move(req.handler), ec, std::move(r));
     update_activity();
   }
 
@@ -737,6 +734,7 @@ private:
 
   boost::asio::any_io_executor ex_;
   producer_config cfg_;
+  topic_map routes_;  // config.routes, or the catalog's topics: built once, not per publish
   backoff_policy backoff_;
   kafka_handle rk_;
   queue_handle main_queue_;
