@@ -59,6 +59,47 @@ void pass_through(const std::map<std::string, std::string>& env, std::string_vie
   }
 }
 
+// Reads typed settings from an environment map for from_env(); keeps the first malformed
+// variable's diagnostic and ignores the rest, so callers read every field and check once.
+class env_reader {
+public:
+  explicit env_reader(const std::map<std::string, std::string>& env) : env_(env) {}
+
+  void text(std::string_view var, std::string& out) const {
+    if (const std::string* v = find(var)) out = *v;
+  }
+  template <class Int>
+  void integer(std::string_view var, Int& out, Int min, Int max) {
+    const std::string* v = find(var);
+    if (!v || error_) return;
+    auto n = parse_int<Int>(var, *v, min, max);
+    if (n) out = *n;
+    else error_ = n.error();
+  }
+  void millis(std::string_view var, std::chrono::milliseconds& out) {
+    long long n = out.count();
+    integer<long long>(var, n, 0, 2147483647);
+    out = std::chrono::milliseconds(n);
+  }
+  void flag(std::string_view var, bool& out) {
+    const std::string* v = find(var);
+    if (!v || error_) return;
+    auto b = parse_bool(var, *v);
+    if (b) out = *b;
+    else error_ = b.error();
+  }
+  /// The first malformed variable, or an empty diagnostic.
+  const diagnostic& error() const noexcept { return error_; }
+
+private:
+  const std::string* find(std::string_view var) const {
+    auto it = env_.find(std::string(var));
+    return it == env_.end() ? nullptr : &it->second;
+  }
+  const std::map<std::string, std::string>& env_;
+  diagnostic error_;
+};
+
 }  // namespace
 
 diagnostic producer_config::validate() const {
@@ -141,58 +182,26 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(pro
 
 boost::system::result<producer_config, diagnostic> producer_config::from_env(const std::map<std::string, std::string>& env,
                                                                              producer_config c) {
-  auto lookup = [&](std::string_view name) -> std::optional<std::string> {
-    auto it = env.find(std::string(name));
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
-  if (auto v = lookup("KAFKA_BROKERS")) c.brokers = *v;
-  if (auto v = lookup("KAFKA_CLIENT_ID")) c.client_id = *v;
-  const std::string prefix = "KAFKA_PRODUCER_";
-  auto ms = [&](std::string_view var, std::chrono::milliseconds& out) -> diagnostic {
-    if (auto v = lookup(var)) {
-      auto n = parse_int<long long>(var, *v, 0, 2147483647);
-      if (!n) return n.error();
-      out = std::chrono::milliseconds(*n);
-    }
-    return {};
-  };
-  auto size = [&](std::string_view var, std::size_t& out) -> diagnostic {
-    if (auto v = lookup(var)) {
-      auto n = parse_int<std::size_t>(var, *v, 0, 2147483647u);
-      if (!n) return n.error();
-      out = *n;
-    }
-    return {};
-  };
-  auto flag = [&](std::string_view var, bool& out) -> diagnostic {
-    if (auto v = lookup(var)) {
-      auto b = parse_bool(var, *v);
-      if (!b) return b.error();
-      out = *b;
-    }
-    return {};
-  };
-  if (auto v = lookup("KAFKA_PRODUCER_ACKS")) c.acks = *v;
-  if (auto v = lookup("KAFKA_PRODUCER_COMPRESSION")) c.compression = *v;
-  if (auto v = lookup("KAFKA_PRODUCER_RETRIES")) {
-    auto n = parse_int<int>("KAFKA_PRODUCER_RETRIES", *v, 0, 100);
-    if (!n) return n.error();
-    c.retries = *n;
-  }
-  if (auto d = flag("KAFKA_PRODUCER_IDEMPOTENCE", c.idempotence)) return d;
-  if (auto d = flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter)) return d;
-  if (auto d = ms("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff)) return d;
-  if (auto d = ms("KAFKA_PRODUCER_LINGER_MS", c.linger)) return d;
-  if (auto d = ms("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", c.delivery_timeout)) return d;
-  if (auto d = size("KAFKA_PRODUCER_BATCH_SIZE", c.batch_bytes)) return d;
-  if (auto d = size("KAFKA_PRODUCER_MAX_MESSAGE_BYTES", c.max_message_bytes)) return d;
+  env_reader r(env);
+  r.text("KAFKA_BROKERS", c.brokers);
+  r.text("KAFKA_CLIENT_ID", c.client_id);
+  r.text("KAFKA_PRODUCER_ACKS", c.acks);
+  r.text("KAFKA_PRODUCER_COMPRESSION", c.compression);
+  r.integer("KAFKA_PRODUCER_RETRIES", c.retries, 0, 100);
+  r.flag("KAFKA_PRODUCER_IDEMPOTENCE", c.idempotence);
+  r.flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter);
+  r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff);
+  r.millis("KAFKA_PRODUCER_LINGER_MS", c.linger);
+  r.millis("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", c.delivery_timeout);
+  r.integer<std::size_t>("KAFKA_PRODUCER_BATCH_SIZE", c.batch_bytes, 0, 2147483647u);
+  r.integer<std::size_t>("KAFKA_PRODUCER_MAX_MESSAGE_BYTES", c.max_message_bytes, 0, 2147483647u);
+  if (r.error()) return r.error();
 
   // Everything else under the prefix is a librdkafka property.
   static const std::set<std::string, std::less<>> typed{
       "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "DEAD_LETTER", "RETRY_BACKOFF_MS",
       "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES"};
-  pass_through(env, prefix, typed, c.properties);
+  pass_through(env, "KAFKA_PRODUCER_", typed, c.properties);
   return c;
 }
 
@@ -263,42 +272,20 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
 
 boost::system::result<consumer_config, diagnostic> consumer_config::from_env(const std::map<std::string, std::string>& env,
                                                                              consumer_config c) {
-  auto lookup = [&](std::string_view name) -> std::optional<std::string> {
-    auto it = env.find(std::string(name));
-    if (it == env.end()) return std::nullopt;
-    return it->second;
-  };
-  if (auto v = lookup("KAFKA_BROKERS")) c.brokers = *v;
-  if (auto v = lookup("KAFKA_GROUP_ID")) c.group_id = *v;
-  if (auto v = lookup("KAFKA_CONSUMER_AUTO_OFFSET_RESET")) c.auto_offset_reset = *v;
-  const auto ms = [&](std::string_view var, std::chrono::milliseconds& out) -> diagnostic {
-    if (auto v = lookup(var)) {
-      auto n = parse_int<long long>(var, *v, 0, 2147483647);
-      if (!n) return n.error();
-      out = std::chrono::milliseconds(*n);
-    }
-    return {};
-  };
-  if (auto v = lookup("KAFKA_CONSUMER_MAX_POLL_RECORDS")) {
-    auto n = parse_int<std::size_t>("KAFKA_CONSUMER_MAX_POLL_RECORDS", *v, 1, 1000000);
-    if (!n) return n.error();
-    c.max_poll_records = *n;
-  }
-  if (auto v = lookup("KAFKA_CONSUMER_MAX_RETRIES")) {
-    auto n = parse_int<int>("KAFKA_CONSUMER_MAX_RETRIES", *v, 0, 100);
-    if (!n) return n.error();
-    c.max_retries = *n;
-  }
-  if (auto v = lookup("KAFKA_CONSUMER_COOPERATIVE")) {
-    auto b = parse_bool("KAFKA_CONSUMER_COOPERATIVE", *v);
-    if (!b) return b.error();
-    c.cooperative = *b;
-  }
-  if (auto d = ms("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", c.session_timeout)) return d;
-  if (auto d = ms("KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS", c.heartbeat_interval)) return d;
-  if (auto d = ms("KAFKA_CONSUMER_RETRY_BACKOFF_MS", c.retry_backoff)) return d;
-  if (auto d = ms("KAFKA_CONSUMER_HANDLER_TIMEOUT_MS", c.handler_timeout)) return d;
-  if (auto d = ms("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval)) return d;
+  env_reader r(env);
+  r.text("KAFKA_BROKERS", c.brokers);
+  r.text("KAFKA_GROUP_ID", c.group_id);
+  r.text("KAFKA_CONSUMER_AUTO_OFFSET_RESET", c.auto_offset_reset);
+  r.integer<std::size_t>("KAFKA_CONSUMER_MAX_POLL_RECORDS", c.max_poll_records, 1, 1000000);
+  r.integer("KAFKA_CONSUMER_MAX_RETRIES", c.max_retries, 0, 100);
+  r.flag("KAFKA_CONSUMER_COOPERATIVE", c.cooperative);
+  r.millis("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", c.session_timeout);
+  r.millis("KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS", c.heartbeat_interval);
+  r.millis("KAFKA_CONSUMER_RETRY_BACKOFF_MS", c.retry_backoff);
+  r.millis("KAFKA_CONSUMER_HANDLER_TIMEOUT_MS", c.handler_timeout);
+  r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
+  if (r.error()) return r.error();
+
   static const std::set<std::string, std::less<>> typed{
       "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
       "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE"};
