@@ -21,6 +21,7 @@
 
 namespace txova::kafka {
 
+/// One failed record and its failure, as written to a dead-letter topic.
 struct dead_letter {
   std::string original_topic;
   std::int32_t original_partition = -1;

@@ -17,18 +17,23 @@
 
 namespace txova::kafka {
 
+/// May succeed if tried again: retried with backoff, then dead-lettered.
 struct transient_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+/// Will fail the same way again: dead-lettered at once.
 struct permanent_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+/// A rule of the domain said no: logged, committed, not retried.
 struct business_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The three kinds of handler failure.
 enum class handler_failure { transient, permanent, business };
 
+/// A handler failure's kind and what it said.
 struct classified_failure {
   handler_failure kind = handler_failure::transient;
   std::string message;  ///< what the handler said (what() of the exception)
@@ -39,8 +44,10 @@ classified_failure classify_handler_failure(std::exception_ptr e) noexcept;
 
 namespace detail {
 
+/// What the consumer does with a failed record.
 enum class next_step { retry, dead_letter, skip };
 
+/// The next step, and for a retry the delay before it.
 struct failure_decision {
   next_step step;
   std::chrono::milliseconds delay{0};  ///< before the retry

@@ -71,17 +71,19 @@ struct producer_stats {
   std::size_t waiting_for_room = 0; ///< publishes waiting because librdkafka's queue was full
 };
 
-/// What async_close could not deliver.
+/// One event async_close could not deliver.
 struct undelivered_event {
   std::string event_id;
   std::string topic;
   std::string reason;
 };
+/// The outcome of async_close: every event that was not delivered, with why.
 struct close_report {
   std::vector<undelivered_event> undelivered;
   bool clean() const noexcept { return undelivered.empty(); }
 };
 
+/// The outcome of async_health_check.
 struct health_report {
   bool healthy = false;
   std::chrono::milliseconds round_trip{0};
