@@ -50,6 +50,10 @@ struct publish_fields {
   std::string topic;
   std::string id, type, version, source, correlation_id;
   timestamp time{};
+  // A raw record (async_send): sent with exactly these headers instead of the envelope's, and
+  // never dead-lettered itself (it usually is a dead letter).
+  bool raw = false;
+  std::vector<std::pair<std::string, std::string>> raw_headers;
 };
 
 // An envelope validated and encoded at the call to async_publish (so the caller's envelope is
@@ -91,6 +95,24 @@ public:
   prepared_ptr prepare_one(const envelope& e, const publish_options& opt) {
     prepared_ptr p(new prepared_publish);
     p->error = prepare(*p, e, opt);
+    return p;
+  }
+
+  prepared_ptr prepare_record(producer_record r) {
+    prepared_ptr p(new prepared_publish);
+    p->raw = true;
+    p->topic = std::move(r.topic);
+    p->key = std::move(r.key);
+    p->value = std::move(r.value);
+    p->raw_headers = std::move(r.headers);
+    for (const auto& [k, v] : p->raw_headers)
+      if (k == "event-id") p->id = v;
+      else if (k == "correlation-id") p->correlation_id = v;
+    if (p->topic.empty()) p->error = make_diagnostic(error::invalid_field, "topic", "record topic is empty");
+    else if (p->value.size() > cfg_.max_message_bytes)
+      p->error = make_diagnostic(error::too_large, "value",
+                                 "record for topic \"" + p->topic + "\" is " + std::to_string(p->value.size()) +
+                                     " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
     return p;
   }
 
@@ -379,7 +401,10 @@ private:
   }
 
   rd_kafka_resp_err_t produce(publish_op& op, bool to_dlq) {
-    rd_kafka_headers_t* h = rd_kafka_headers_new(to_dlq ? 14 : 6);
+    rd_kafka_headers_t* h = rd_kafka_headers_new(op.raw ? op.raw_headers.size() + 1 : to_dlq ? 14 : 6);
+    if (op.raw) {
+      for (const auto& [k, v] : op.raw_headers) add_header(h, k, v);
+    } else {
     add_header(h, "event-id", op.id);
     add_header(h, "event-type", op.type);
     add_header(h, "correlation-id", op.correlation_id);
@@ -388,6 +413,7 @@ private:
     header_scratch_.clear();  // reused: no allocation per message
     append_timestamp(header_scratch_, op.time);
     add_header(h, "timestamp", header_scratch_);
+    }
     if (to_dlq)
       for (const auto& [k, v] : op.dlq_headers) add_header(h, k, v);
     const std::string& topic = to_dlq ? dlq_topic_name(op) : op.topic;
@@ -510,8 +536,9 @@ private:
     if (!closing_ && classify(op->original_ec) == failure_kind::transient && retries_done < cfg_.retries) {
       ++stats_.retried;
       const auto wait = backoff_.delay(retries_done + 1);
-      logger()->warn("txova producer {}: event {} (correlation {}) attempt {} failed: {}; retrying in {} ms",
-                     cfg_.client_id, op->id, op->correlation_id, op->attempts, text, wait.count());
+      logger()->warn("txova producer {}: {} {} (correlation {}) attempt {} failed: {}; retrying in {} ms",
+                     cfg_.client_id, op->raw ? "record for topic" : "event", op->raw ? op->topic : op->id,
+                     op->correlation_id.empty() ? "-" : op->correlation_id, op->attempts, text, wait.count());
       op->timer = std::make_unique<boost::asio::steady_timer>(ex_, wait);
       op->retry_pending = true;
       op->timer->async_wait([this, op, self = shared_from_this()](error_code ec) {
@@ -531,7 +558,7 @@ private:
   void fail_final(op_ptr op) {
     // An invalid topic name makes "<name>.dlq" invalid too: report the original error instead.
     const bool topic_invalid = op->original_ec == make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION);
-    if (cfg_.dead_letter && !closing_ && !topic_invalid && !op->topic.ends_with(topics::dlq_suffix)) {
+    if (cfg_.dead_letter && !op->raw && !closing_ && !topic_invalid && !op->topic.ends_with(topics::dlq_suffix)) {
       dead_letter d;
       d.original_topic = op->topic;
       d.original_key = op->key;
@@ -671,6 +698,9 @@ private:
   }
 
   void log_failure(const publish_op& op, std::string_view what, const std::string& why) {
+    if (op.raw)
+      return logger()->error("txova producer {}: record for topic {} (key \"{}\") {}: {}", cfg_.client_id, op.topic,
+                             op.key, what, why);
     logger()->error("txova producer {}: event {} (type {}, correlation {}) {}: {}", cfg_.client_id,
                     op.id.empty() ? "?" : op.id, op.type.empty() ? "?" : op.type,
                     op.correlation_id.empty() ? "?" : op.correlation_id, what, why);
@@ -764,6 +794,7 @@ std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor e
   return std::make_shared<producer_core>(std::move(ex), std::move(cfg));
 }
 prepared_ptr prepare_publish(producer_core& c, const envelope& e, const publish_options& o) { return c.prepare_one(e, o); }
+prepared_ptr prepare_record(producer_core& c, producer_record r) { return c.prepare_record(std::move(r)); }
 void start_publish(producer_core& c, prepared_ptr p, publish_handler h) { c.publish(std::move(p), std::move(h)); }
 void start_publish_batch(producer_core& c, std::vector<envelope> es, batch_handler h) {
   c.publish_batch(std::move(es), std::move(h));

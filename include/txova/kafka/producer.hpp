@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace txova::kafka {
@@ -52,6 +53,15 @@ struct delivery {
 struct publish_options {
   std::optional<std::string> topic;  ///< instead of the routed topic
   std::optional<std::string> key;    ///< instead of the catalog's partition key (needed for types not in the catalog)
+};
+
+/// A record sent as is (async_send): no envelope validation, no envelope headers. What dead
+/// letters and replays are written with.
+struct producer_record {
+  std::string topic;
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// One envelope's outcome in a batch.
@@ -104,6 +114,7 @@ struct prepared_deleter {
 };
 using prepared_ptr = std::unique_ptr<prepared_publish, prepared_deleter>;
 prepared_ptr prepare_publish(producer_core&, const envelope&, const publish_options&);
+prepared_ptr prepare_record(producer_core&, producer_record);
 void start_publish(producer_core&, prepared_ptr, publish_handler);
 void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
 void start_flush(producer_core&, std::chrono::milliseconds, flush_handler);
@@ -168,6 +179,18 @@ public:
           detail::start_publish_batch(*core, std::move(es), std::move(handler));
         },
         token, std::move(envelopes));
+  }
+
+  /// Sends `record` as is to its topic (retried like a publish, never dead-lettered itself):
+  /// completes with (error_code, delivery).
+  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
+                boost::asio::default_completion_token_t<Executor>>
+  auto async_send(producer_record record, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, delivery)>(
+        [core = core_](auto handler, detail::prepared_ptr p) {
+          detail::start_publish(*core, std::move(p), std::move(handler));
+        },
+        token, detail::prepare_record(*core_, std::move(record)));
   }
 
   /// Fire and forget: `on_delivery` (may be empty) runs on the producer's executor.
