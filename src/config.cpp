@@ -239,6 +239,17 @@ diagnostic consumer_config::validate() const {
     return bad("commit_interval", "commit_interval " + std::to_string(commit_interval.count()) + " ms must be positive");
   if (max_message_bytes < 1000)
     return bad("max_message_bytes", "max_message_bytes " + std::to_string(max_message_bytes) + " is below 1000");
+  if (shutdown_timeout.count() < 1)
+    return bad("shutdown_timeout", "shutdown_timeout " + std::to_string(shutdown_timeout.count()) + " ms must be positive");
+  if (statistics_interval.count() < 0)
+    return bad("statistics_interval",
+               "statistics_interval " + std::to_string(statistics_interval.count()) + " ms must not be negative");
+  if (dead_letter_producer)
+    if (auto d = dead_letter_producer->validate()) {
+      d.field = "dead_letter_producer." + d.field;
+      d.message = "dead_letter_producer: " + d.message;
+      return d;
+    }
   if (auto p = properties.find("enable.auto.commit"); p != properties.end() && p->second != "false")
     return bad("enable.auto.commit", "enable.auto.commit \"" + p->second +
                                          "\" is not allowed: offsets are committed only after a handler succeeded");
@@ -256,6 +267,7 @@ std::map<std::string, std::string> consumer_config::rdkafka_properties() const {
       {"session.timeout.ms", std::to_string(session_timeout.count())},
       {"heartbeat.interval.ms", std::to_string(heartbeat_interval.count())},
       {"partition.assignment.strategy", cooperative ? "cooperative-sticky" : "range,roundrobin"},
+      {"statistics.interval.ms", std::to_string(statistics_interval.count())},
   };
   for (const auto& [k, v] : properties) p[k] = v;
   p["enable.auto.commit"] = "false";  // never overridable: commits follow handled records only
@@ -284,11 +296,14 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   r.millis("KAFKA_CONSUMER_RETRY_BACKOFF_MS", c.retry_backoff);
   r.millis("KAFKA_CONSUMER_HANDLER_TIMEOUT_MS", c.handler_timeout);
   r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
+  r.millis("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout);
+  r.flag("KAFKA_CONSUMER_DEAD_LETTER", c.dead_letter);
   if (r.error()) return r.error();
 
   static const std::set<std::string, std::less<>> typed{
       "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
-      "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE"};
+      "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE", "SHUTDOWN_TIMEOUT_MS",
+      "DEAD_LETTER"};
   pass_through(env, "KAFKA_CONSUMER_", typed, c.properties);
   return c;
 }

@@ -19,6 +19,7 @@ struct event_pump::state : std::enable_shared_from_this<state> {
   std::optional<boost::asio::posix::stream_descriptor> fd;  // fd mode only
   rd_kafka_queue_t* queue;
   handler on_event;
+  batch_drainer drain_batch;  // instead of on_event, when set
   std::size_t batch_limit;
   bool stopped = false;
   bool active = false;   // somebody waits for events: keep the io_context busy
@@ -58,6 +59,7 @@ struct event_pump::state : std::enable_shared_from_this<state> {
   }
 
   void drain() {
+    if (drain_batch) return drain_batches();
     for (std::size_t n = 0; n < batch_limit; ++n) {
       if (stopped) return;
       rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 0);
@@ -78,8 +80,34 @@ struct event_pump::state : std::enable_shared_from_this<state> {
     post_drain();
   }
 
+  void drain_batches() {
+    std::size_t taken = 0;
+    while (taken < batch_limit) {
+      if (stopped) return;
+      std::size_t n = 0;
+      try {
+        n = drain_batch(batch_limit - taken);
+      } catch (...) {
+        post_drain();
+        throw;
+      }
+      if (n == 0) {
+        if (active) wait();
+        return;
+      }
+      taken += n;
+    }
+    post_drain();
+  }
+
   static void on_wakeup(rd_kafka_t*, void* opaque) { static_cast<state*>(opaque)->post_drain(); }
 };
+
+event_pump::event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, batch_drainer drain, mode m,
+                       std::size_t batch_limit)
+    : event_pump(std::move(ex), queue, handler{}, m, batch_limit) {
+  state_->drain_batch = std::move(drain);
+}
 
 event_pump::event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, handler on_event, mode m,
                        std::size_t batch_limit)

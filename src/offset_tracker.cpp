@@ -33,3 +33,13 @@ std::optional<std::int64_t> offset_tracker::committable() const {
 void offset_tracker::committed(std::int64_t offset) { committed_ = std::max(committed_, offset); }
 
 }  // namespace txova::kafka::detail
+
+namespace txova::kafka::detail {
+
+std::int64_t offset_tracker::position() const noexcept {
+  if (!window_.empty()) return window_.front().offset;
+  if (last_seen_ >= 0) return last_seen_ + 1;
+  return committed_;
+}
+
+}  // namespace txova::kafka::detail

@@ -117,3 +117,38 @@ std::vector<record> consume(const std::map<std::string, std::string>& properties
 }
 
 }  // namespace txova::kafka::test
+
+namespace txova::kafka::test {
+
+std::vector<std::int64_t> committed_offsets(const std::string& brokers, const std::string& group, const std::string& topic,
+                                            int partitions) {
+  auto conf = detail::make_conf({{"bootstrap.servers", brokers}, {"group.id", group}});
+  BOOST_TEST_REQUIRE(conf.has_value());
+  auto rk = detail::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  BOOST_TEST_REQUIRE(rk.has_value());
+  detail::partition_list_handle l(rd_kafka_topic_partition_list_new(partitions));
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(l.get(), topic.c_str(), p);
+  const rd_kafka_resp_err_t err = rd_kafka_committed(rk->get(), l.get(), 15000);
+  BOOST_TEST_REQUIRE(err == RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_err2str(err));
+  std::vector<std::int64_t> out(static_cast<std::size_t>(partitions), -1001);
+  for (int i = 0; i < l->cnt; ++i) out[static_cast<std::size_t>(l->elems[i].partition)] = l->elems[i].offset;
+  rd_kafka_consumer_close(rk->get());
+  return out;
+}
+
+std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic, int partitions) {
+  auto conf = detail::make_conf({{"bootstrap.servers", brokers}});
+  BOOST_TEST_REQUIRE(conf.has_value());
+  auto rk = detail::make_client(RD_KAFKA_CONSUMER, std::move(*conf));
+  BOOST_TEST_REQUIRE(rk.has_value());
+  std::vector<std::int64_t> out;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t lo = -1, hi = -1;
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk->get(), topic.c_str(), p, &lo, &hi, 15000);
+    BOOST_TEST_REQUIRE(err == RD_KAFKA_RESP_ERR_NO_ERROR, rd_kafka_err2str(err));
+    out.push_back(hi);
+  }
+  return out;
+}
+
+}  // namespace txova::kafka::test

@@ -42,3 +42,14 @@ std::vector<record> consume(const std::map<std::string, std::string>& properties
                             int partitions, std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace txova::kafka::test
+
+namespace txova::kafka::test {
+
+/// The offsets group `group` has committed for partitions [0, partitions) of `topic` (-1001 when
+/// none), asked of the broker directly.
+std::vector<std::int64_t> committed_offsets(const std::string& brokers, const std::string& group, const std::string& topic,
+                                            int partitions);
+/// The high watermark of partitions [0, partitions) of `topic`.
+std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic, int partitions);
+
+}  // namespace txova::kafka::test

@@ -272,3 +272,50 @@ BOOST_AUTO_TEST_CASE(a_limit_of_one_pauses_after_each_record) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+#include <txova/kafka/detail/statistics.hpp>
+
+BOOST_AUTO_TEST_SUITE(consumer_statistics)
+
+BOOST_AUTO_TEST_CASE(reads_lag_and_high_watermark_of_real_partitions) {
+  const std::string json = R"({"name":"c#consumer-1","topics":{"txova.rides.v1":{"topic":"txova.rides.v1","partitions":{
+    "0":{"partition":0,"hi_offset":120,"consumer_lag":7,"committed_offset":113},
+    "1":{"partition":1,"hi_offset":40,"consumer_lag":-1},
+    "-1":{"partition":-1,"hi_offset":-1,"consumer_lag":-1}}}}})";
+  auto parts = detail::parse_partition_statistics(json);
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  BOOST_TEST_REQUIRE(parts.size() == 2u, "librdkafka's internal partition -1 is skipped");
+  BOOST_TEST(parts[0].topic == "txova.rides.v1");
+  BOOST_TEST(parts[0].partition == 0);
+  BOOST_TEST(parts[0].consumer_lag == 7);
+  BOOST_TEST(parts[0].hi_offset == 120);
+  BOOST_TEST(parts[1].consumer_lag == -1);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_statistics_give_nothing_and_never_throw) {
+  for (std::string_view bad : {"", "not json", "[]", R"({"topics":7})", R"({"topics":{"t":{"partitions":[]}}})",
+                               R"({"topics":{"t":{"partitions":{"x1":{"consumer_lag":3}}}}})",
+                               R"({"topics":{"t":{"partitions":{"0":{"consumer_lag":"3"}}}}})"}) {
+    std::vector<detail::partition_statistics> parts;
+    BOOST_CHECK_NO_THROW(parts = detail::parse_partition_statistics(bad));
+    for (const auto& p : parts) BOOST_TEST(p.consumer_lag == -1, bad);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tracker_position_is_the_first_offset_not_done) {
+  offset_tracker t(10);
+  BOOST_TEST(t.position() == 10, "nothing fetched: the committed offset");
+  t.dispatched(10);
+  t.dispatched(11);
+  t.dispatched(13);
+  BOOST_TEST(t.position() == 10);
+  t.done(11);
+  BOOST_TEST(t.position() == 10);
+  t.done(10);
+  BOOST_TEST(t.position() == 13);
+  t.done(13);
+  BOOST_TEST(t.position() == 14, "all done: one past the last seen");
+  BOOST_TEST(offset_tracker().position() == -1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -82,6 +82,11 @@ struct consumer_config {
   std::chrono::milliseconds commit_interval{1000};       ///< how often finished offsets are committed
   bool cooperative = false;                              ///< cooperative-sticky assignment
   std::size_t max_message_bytes = 1024 * 1024;           ///< larger records go to the DLQ
+  std::chrono::milliseconds shutdown_timeout{30000};     ///< stop(): in-flight handlers get this long, then are cancelled
+  std::chrono::milliseconds statistics_interval{5000};   ///< librdkafka statistics (lag); 0 turns them off
+  bool dead_letter = true;                               ///< failed and poison records go to <topic>.dlq
+  wakeup_mode wakeup = wakeup_mode::fd;
+  std::optional<producer_config> dead_letter_producer;   ///< default: brokers and security properties of this config
   std::map<std::string, std::string> properties;         ///< any librdkafka property; wins over the fields
 
   /// The group id in effect.
@@ -95,7 +100,8 @@ struct consumer_config {
 
   /// Reads KAFKA_BROKERS, KAFKA_GROUP_ID and KAFKA_CONSUMER_*: _AUTO_OFFSET_RESET,
   /// _MAX_POLL_RECORDS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS, _MAX_RETRIES,
-  /// _RETRY_BACKOFF_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _COOPERATIVE (true/false);
+  /// _RETRY_BACKOFF_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _SHUTDOWN_TIMEOUT_MS,
+  /// _COOPERATIVE (true/false), _DEAD_LETTER (true/false);
   /// any other KAFKA_CONSUMER_X_Y becomes the librdkafka property "x.y".
   static boost::system::result<consumer_config, diagnostic> from_env();
   static boost::system::result<consumer_config, diagnostic> from_env(consumer_config base);

@@ -34,6 +34,11 @@ public:
   /// mode also whenever a wakeup arrives).
   event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, handler on_event, mode m = mode::fd,
              std::size_t batch_limit = 1024);
+  /// Takes up to `max` items from the queue itself (rd_kafka_consume_batch_queue, which also
+  /// serves callbacks) and returns how many it took; 0 means the queue is empty.
+  using batch_drainer = std::function<std::size_t(std::size_t max)>;
+  event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, batch_drainer drain, mode m,
+             std::size_t batch_limit);
   ~event_pump();
   event_pump(const event_pump&) = delete;
   event_pump& operator=(const event_pump&) = delete;

@@ -31,6 +31,10 @@ public:
   /// The broker accepted a commit of `offset`.
   void committed(std::int64_t offset);
 
+  /// The first offset not done: the lowest in progress, else one past the last seen, else the
+  /// committed offset (-1 when nothing is known).
+  std::int64_t position() const noexcept;
+
   /// Records dispatched and not done.
   std::size_t in_progress() const noexcept { return in_progress_; }
 

@@ -1,0 +1,139 @@
+#pragma once
+// What a consumer hands to a handler, and the router that picks the handler.
+//
+//   consumer.routes().on("user.*", [](const envelope& e, message_context& ctx) -> awaitable<void> {...});
+//   consumer.routes().on<events::ride_completed>([](const events::ride_completed& r, message_context& ctx)
+//                                                  -> awaitable<void> {...});
+//
+// A handler fails by throwing transient_error, permanent_error or business_error
+// (handler_error.hpp); anything else counts as transient.
+#include <txova/kafka/envelope.hpp>
+#include <txova/kafka/error.hpp>
+#include <txova/kafka/router.hpp>
+#include <txova/kafka/timestamp.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace txova::kafka {
+
+namespace detail {
+struct raw_message;  // owns a librdkafka message
+struct raw_message_deleter {
+  void operator()(raw_message*) const noexcept;
+};
+}  // namespace detail
+
+/// One record as fetched: where it came from and its bytes, untouched. Owns the fetched message
+/// (no copy of the value is made).
+class consumed_record {
+public:
+  consumed_record() = default;
+  explicit consumed_record(detail::raw_message* m) noexcept : msg_(m) {}
+
+  std::string_view topic() const noexcept;
+  std::int32_t partition() const noexcept;
+  std::int64_t offset() const noexcept;
+  std::string_view key() const noexcept;
+  std::string_view value() const noexcept;
+  /// The record's headers in order (a header without a value has an empty one).
+  std::vector<std::pair<std::string, std::string>> headers() const;
+  /// The first value of header `name`, if any.
+  std::optional<std::string> header(std::string_view name) const;
+  /// The broker's timestamp of the record.
+  timestamp broker_time() const noexcept;
+  explicit operator bool() const noexcept { return msg_ != nullptr; }
+  detail::raw_message* raw() const noexcept { return msg_.get(); }
+
+private:
+  std::unique_ptr<detail::raw_message, detail::raw_message_deleter> msg_;
+};
+
+/// What a handler knows besides the envelope: where the record came from and which attempt this
+/// is, and the chain it belongs to (so follow-up events carry the causation).
+class message_context {
+public:
+  message_context(const consumed_record& r, std::string group, const envelope& e, int attempt)
+      : record_(&r), group_(std::move(group)), envelope_(&e), attempt_(attempt) {}
+
+  std::string_view topic() const noexcept { return record_->topic(); }
+  std::int32_t partition() const noexcept { return record_->partition(); }
+  std::int64_t offset() const noexcept { return record_->offset(); }
+  std::string_view key() const noexcept { return record_->key(); }
+  std::vector<std::pair<std::string, std::string>> headers() const { return record_->headers(); }
+  std::optional<std::string> header(std::string_view name) const { return record_->header(name); }
+  /// 1 on the first try, 2 on the first retry, ...
+  int attempt() const noexcept { return attempt_; }
+  const std::string& correlation_id() const noexcept { return envelope_->correlation_id; }
+  const std::string& consumer_group() const noexcept { return group_; }
+  /// The context of an event this one causes: same correlation id, causation = this event's id.
+  event_context follow_up(std::string source) const { return event_context::caused_by(*envelope_, std::move(source)); }
+
+  void set_attempt(int a) noexcept { attempt_ = a; }
+
+private:
+  const consumed_record* record_;
+  std::string group_;
+  const envelope* envelope_;
+  int attempt_;
+};
+
+/// A handler coroutine.
+using message_handler = std::function<boost::asio::awaitable<void>(const envelope&, message_context&)>;
+
+namespace detail {
+template <class Event, class Handler>
+boost::asio::awaitable<void> call_typed(const Handler& h, const envelope& e, message_context& ctx) {
+  auto payload = payload_as<Event>(e);
+  if (!payload) throw diagnostic_error(payload.error());  // permanent: the payload will not decode next time either
+  co_await h(*payload, ctx);
+}
+}  // namespace detail
+
+/// What happens to an envelope no route matches.
+enum class unrouted_policy {
+  log_and_commit,  ///< logged at warn, committed, counted as skipped
+  dead_letter,     ///< written to the DLQ with the reason
+};
+
+/// The consumer's routes: basic_router over handler coroutines, with typed routes and a fallback.
+class router : public basic_router<message_handler> {
+public:
+  using basic_router<message_handler>::on;
+
+  /// Routes `Event`'s type (all versions of its major version) to a handler receiving the
+  /// decoded payload; a payload that does not decode goes to the DLQ with the reason.
+  template <event Event, class Handler>
+  diagnostic on(Handler handler) {
+    const auto major = major_version(Event::info.version);
+    message_handler h = [h = std::move(handler)](const envelope& e, message_context& ctx) {
+      return detail::call_typed<Event>(h, e, ctx);
+    };
+    return major ? basic_router<message_handler>::on(Event::info.type, *major, std::move(h))
+                 : basic_router<message_handler>::on(Event::info.type, std::move(h));
+  }
+
+  /// The handler for envelopes no route matches (instead of the policy).
+  void fallback(message_handler h) { fallback_ = std::move(h); }
+  void fallback(unrouted_policy p) {
+    fallback_ = nullptr;
+    policy_ = p;
+  }
+  const message_handler* fallback_handler() const noexcept { return fallback_ ? &fallback_ : nullptr; }
+  unrouted_policy policy() const noexcept { return policy_; }
+
+private:
+  message_handler fallback_;
+  unrouted_policy policy_ = unrouted_policy::log_and_commit;
+};
+
+}  // namespace txova::kafka
