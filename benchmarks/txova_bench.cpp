@@ -6,6 +6,8 @@
 // async_publish to the moment the awaiting coroutine resumes (raw: producev to the delivery
 // callback), warm-up excluded. Memory: heap bytes per in-flight publish (mallinfo2).
 // The last lines are for tools: publish_throughput ... and publish_latency ... (see README).
+#include "consume_bench.hpp"
+
 #include <txova/kafka/admin.hpp>
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/producer.hpp>
@@ -55,6 +57,9 @@ struct options {
   std::vector<int> rates{1000, 10000, 50000};
   std::chrono::milliseconds linger{5};
   bool compare_wakeups = true;
+  bool publish = true;
+  bool consume = true;
+  int lag_rate = 10000;
 };
 
 struct workload {
@@ -322,7 +327,8 @@ std::pair<double, double> memory_per_in_flight(const producer_config& cfg, const
 void usage() {
   std::puts(
       "usage: txova-bench [--brokers HOST:PORT] [--quick] [--in-flight N] [--messages N] [--rates R1,R2,...]\n"
-      "                   [--linger-ms N] [--no-wakeup-comparison]\n"
+      "                   [--linger-ms N] [--no-wakeup-comparison] [--lag-rate N]\n"
+      "                   [--publish-only | --consume-only]\n"
       "Without --brokers (or KAFKA_BROKERS) it runs on the embedded cluster (librdkafka's mock).");
 }
 
@@ -346,6 +352,9 @@ int main(int argc, char** argv) {
     else if (a == "--messages") o.messages = std::stoul(value());
     else if (a == "--linger-ms") o.linger = std::chrono::milliseconds(std::stol(value()));
     else if (a == "--no-wakeup-comparison") o.compare_wakeups = false;
+    else if (a == "--publish-only") o.consume = false;
+    else if (a == "--consume-only") o.publish = false;
+    else if (a == "--lag-rate") o.lag_rate = std::stoi(value());
     else if (a == "--rates") {
       o.rates.clear();
       std::string list = value();
@@ -367,27 +376,40 @@ int main(int argc, char** argv) {
 
   std::optional<testing::embedded_cluster> cluster;
   std::string brokers = o.brokers;
-  const std::string topic = "txova.bench." + new_uuid().substr(0, 8);
   if (brokers.empty()) {
     cluster.emplace(1);
     brokers = cluster->bootstrap_servers();
-    if (auto ec = cluster->create_topic(topic, 3)) {
-      std::fprintf(stderr, "txova-bench: cannot create %s on the embedded cluster: %s\n", topic.c_str(), ec.message().c_str());
-      return 1;
+  }
+  const auto create_topic = [&](const std::string& name, int partitions) {
+    if (cluster) {
+      if (auto ec = cluster->create_topic(name, partitions)) {
+        std::fprintf(stderr, "txova-bench: cannot create %s on the embedded cluster: %s\n", name.c_str(), ec.message().c_str());
+        return false;
+      }
+      return true;
     }
-  } else {
     asio::io_context ioc;
     admin a(ioc.get_executor(), admin_config{.brokers = brokers});
-    std::vector<topic_spec> specs{topic_spec{topic, 3, 1, std::chrono::hours(1), {}}};
+    std::vector<topic_spec> specs{topic_spec{name, partitions, 1, std::chrono::hours(1), {}}};
     auto fut = a.async_create_topics(std::move(specs), asio::use_future);
     ioc.run();
     auto out = fut.get();
     if (out.empty() || out[0].ec) {
-      std::fprintf(stderr, "txova-bench: cannot create %s on %s: %s\n", topic.c_str(), brokers.c_str(),
+      std::fprintf(stderr, "txova-bench: cannot create %s on %s: %s\n", name.c_str(), brokers.c_str(),
                    out.empty() ? "no result" : out[0].message.c_str());
-      return 1;
+      return false;
     }
+    return true;
+  };
+  int consume_status = 0;
+  if (o.consume) {
+    std::printf("txova-bench: consumer section, %s\n",
+                cluster ? "embedded cluster (librdkafka mock)" : ("brokers " + brokers).c_str());
+    consume_status = run_consumer_section(consume_options{brokers, o.quick, sample, o.lag_rate, create_topic});
   }
+  if (!o.publish) return consume_status;
+  const std::string topic = "txova.bench." + new_uuid().substr(0, 8);
+  if (!create_topic(topic, 3)) return 1;
   const std::size_t total = o.messages ? o.messages : (o.quick ? 100000 : 500000);
   const auto run = o.quick ? 2000ms : 6000ms;
   const auto warmup = o.quick ? 500ms : 1000ms;
@@ -467,5 +489,5 @@ int main(int argc, char** argv) {
   for (const auto& r : rows)
     std::printf("publish_latency rate=%d ours_p50_ms=%.3f ours_p99_ms=%.3f raw_p50_ms=%.3f raw_p99_ms=%.3f p99_ratio=%.3f\n",
                 r.rate, r.ours.p50, r.ours.p99, r.raw.p50, r.raw.p99, r.raw.p99 > 0 ? r.ours.p99 / r.raw.p99 : 0.0);
-  return failures ? 1 : 0;
+  return failures || consume_status ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 // The consumer (consumer.hpp). One consumer_core per consumer, used only from its executor.
 //
 // Flow of a record:
-//   librdkafka consumer queue --drain (rd_kafka_consume_batch_queue, woken by event_pump)-->
+//   librdkafka consumer queue --drain (rd_kafka_consume_batch_queue, woken by event_pump, at
+//   most 512 per turn so handlers run in between)-->
 //   buffer_ (the generator's buffer) --dispatcher (async_run)--> partition_state::queue -->
 //   worker coroutine of that partition (its strand) --> handler, raced against the timeout,
 //   retried, dead-lettered --> offset_tracker::done --> committed on the tick / revoke / stop.
@@ -159,6 +160,7 @@ struct partition_state : std::enable_shared_from_this<partition_state> {
   bool paused = false;
   std::size_t with_user = 0;  // records()-mode: handed out, not marked done
   std::int64_t stats_lag = -1;
+  queue_handle fetched;  // librdkafka's queue of this partition, while it is or was held
 };
 
 class consumer_core : public std::enable_shared_from_this<consumer_core> {
@@ -183,7 +185,7 @@ public:
     queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
     pump_ = std::make_unique<event_pump>(
         ex_, queue_.get(), [this](std::size_t max) { return drain(max); },
-        cfg_.wakeup == wakeup_mode::callback ? event_pump::mode::callback : event_pump::mode::fd, 4096);
+        cfg_.wakeup == wakeup_mode::callback ? event_pump::mode::callback : event_pump::mode::fd, 512);
   }
 
   ~consumer_core() { destroy(); }
@@ -311,6 +313,7 @@ public:
       p->retry_timer.cancel();
       p->deadline_timer.cancel();
       p->cancel.emit(asio::cancellation_type::terminal);
+      p->fetched.reset();
     }
     notify();
     buffer_.clear();
@@ -391,7 +394,7 @@ private:
     if (!p || p->revoked || stopping_) return;
     if (!p->tracker.dispatched(m->offset)) return;  // seen before (a refetch): already in hand
     ++stats_.received;
-    if (p->flow.queued() == partition_flow::action::pause) set_paused(*p, true);
+    if (p->flow.queued() == partition_flow::action::pause) hold(*p, true);
     buffer_.emplace_back(p, std::move(record));
   }
 
@@ -411,25 +414,23 @@ private:
     return nullptr;
   }
 
-  void set_paused(partition_state& p, bool pause) {
-    if (!rk_) return;
-    partition_list_handle l(rd_kafka_topic_partition_list_new(1));
-    rd_kafka_topic_partition_list_add(l.get(), p.topic.c_str(), p.partition);
-    const rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(rk_.get(), l.get())
-                                          : rd_kafka_resume_partitions(rk_.get(), l.get());
-    if (err) {
-      logger()->warn("consumer {}: could not {} {}[{}]: {}", group_, pause ? "pause" : "resume", p.topic, p.partition,
-                     rd_kafka_err2str(err));
-      return;
-    }
-    p.paused = pause;
-    logger()->debug("consumer {}: {} {}[{}] at {} queued records", group_, pause ? "paused" : "resumed", p.topic,
-                    p.partition, p.flow.depth());
-  }
-
   // A record of `p` is done: its offset may be committed once the ones before it are.
   void finished(partition_state& p) {
-    if (p.flow.finished() == partition_flow::action::resume && !p.revoked) set_paused(p, false);
+    if (p.flow.finished() == partition_flow::action::resume && !p.revoked) hold(p, false);
+  }
+
+  // Backpressure for one partition. Holding it cuts its queue in librdkafka off from the consumer
+  // queue: its fetched records wait there, and librdkafka stops fetching the partition once that
+  // queue holds queued.min.messages. Releasing forwards the queue again, held records first, so
+  // the order is kept. rd_kafka_pause_partitions would throw the prefetched records away and
+  // fetch them again: 2.7x slower at the default limit (docs/consumer.md).
+  void hold(partition_state& p, bool on) {
+    if (!rk_ || p.paused == on) return;
+    if (!p.fetched) p.fetched.reset(rd_kafka_queue_get_partition(rk_.get(), p.topic.c_str(), p.partition));
+    if (!p.fetched) return;
+    rd_kafka_queue_forward(p.fetched.get(), on ? nullptr : queue_.get());
+    p.paused = on;
+    if (!on) pump_->poke();  // the consumer queue got the held records without a wakeup
   }
 
   // ---- dispatcher and workers -------------------------------------------------------------
@@ -745,8 +746,6 @@ private:
       } else if (const rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), parts)) {
         logger()->error("consumer {}: assign failed: {}", group_, rd_kafka_err2str(e));
       }
-      // A partition paused for backpressure under an earlier assignment stays paused otherwise.
-      rd_kafka_resume_partitions(rk_.get(), parts);
       return;
     }
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -816,6 +815,7 @@ private:
     if (destroyed_) co_return;
     for (auto& p : revoked) {
       p->deadline_timer.cancel();
+      release_queue(*p);
       std::erase(partitions_, p);
     }
     last_found_ = nullptr;
@@ -828,6 +828,14 @@ private:
       rd_kafka_assign(rk_.get(), nullptr);
     }
     pump_->poke();
+  }
+
+  // A held partition's queue goes back to forwarding into the consumer queue (where a later
+  // assignment of it starts); records still in it arrive there and are dropped undone.
+  void release_queue(partition_state& p) {
+    if (p.fetched && queue_) rd_kafka_queue_forward(p.fetched.get(), queue_.get());
+    p.fetched.reset();
+    p.paused = false;
   }
 
   // ---- waiting for state changes ------------------------------------------------------------
@@ -912,6 +920,7 @@ private:
     }
     closed_ = true;
     tick_.cancel();
+    for (auto& p : partitions_) release_queue(*p);
     pump_->stop();
     logger()->info("consumer {}: stopped{}", group_, clean ? "" : " (not cleanly, see the warnings above)");
     co_return clean ? error_code{} : make_error_code(error::timed_out);

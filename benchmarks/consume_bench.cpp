@@ -1,0 +1,355 @@
+// The consumer section of txova-bench (see txova_bench.cpp for the method of the producer part).
+//
+// consume_throughput: a backlog read by our consumer with a no-op handler (routed, envelope
+//   parsed, strand per partition, commits) and by raw librdkafka rd_kafka_consume_batch_queue
+//   that does nothing with the messages; same topic, same run, each with a fresh group; timed from
+//   the first record to the last, so group joins are not counted.
+// consume_scaling: 12 partitions, a handler that awaits a 1 ms timer: our consumer (partitions
+//   concurrently) against the same consumer's records() generator handled one record at a time.
+// consume_lag: our consumer (no-op handler) while a separate thread produces at a fixed rate;
+//   the sum of per-partition lag (high watermark - first offset not done), sampled every 50 ms.
+#include "consume_bench.hpp"
+
+#include <txova/kafka/consumer.hpp>
+#include <txova/kafka/envelope.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <atomic>
+#include <cstdio>
+#include <stdexcept>
+#include <thread>
+
+namespace asio = boost::asio;
+using namespace txova::kafka;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+double seconds_between(clock_type::time_point a, clock_type::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// A plain librdkafka producer writing `sample` envelopes with distinct keys.
+class backlog_writer {
+public:
+  backlog_writer(const std::string& brokers, std::string topic, std::string_view sample) : topic_(std::move(topic)) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[512];
+    for (auto [k, v] : {std::pair{"bootstrap.servers", brokers.c_str()}, {"linger.ms", "5"}, {"batch.size", "65536"},
+                        {"compression.type", "snappy"}, {"queue.buffering.max.messages", "200000"}})
+      if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk_) throw std::runtime_error(err);
+    rkt_ = rd_kafka_topic_new(rk_, topic_.c_str(), nullptr);
+    envelope base = parse_envelope(sample).value();
+    for (int i = 0; i < 512; ++i) {
+      envelope e = base;
+      e.id = new_uuid();
+      keys_.push_back("ride-" + std::to_string(200000 + i));
+      texts_.push_back(to_json(e));
+    }
+  }
+  ~backlog_writer() {
+    rd_kafka_flush(rk_, 30000);
+    rd_kafka_topic_destroy(rkt_);
+    rd_kafka_destroy(rk_);
+  }
+
+  void write_one(std::size_t i, int partitions_round_robin = 0) {
+    const std::string& key = keys_[i % keys_.size()];
+    const std::string& text = texts_[i % texts_.size()];
+    const std::int32_t partition =
+        partitions_round_robin > 0 ? static_cast<std::int32_t>(i % static_cast<std::size_t>(partitions_round_robin))
+                                   : RD_KAFKA_PARTITION_UA;
+    while (rd_kafka_produce(rkt_, partition, 0, const_cast<char*>(text.data()), text.size(), key.data(),
+                            key.size(), nullptr) == -1)
+      rd_kafka_poll(rk_, 5);  // queue full
+    rd_kafka_poll(rk_, 0);
+  }
+  // `partitions_round_robin` > 0: spread evenly over that many partitions instead of by key.
+  void write(std::size_t n, int partitions_round_robin = 0) {
+    for (std::size_t i = 0; i < n; ++i) write_one(i, partitions_round_robin);
+    rd_kafka_flush(rk_, 60000);
+  }
+
+private:
+  std::string topic_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_topic_t* rkt_ = nullptr;
+  std::vector<std::string> keys_, texts_;
+};
+
+consumer_config bench_consumer(const std::string& brokers, const std::string& topic, const std::string& group) {
+  consumer_config c;
+  c.brokers = brokers;
+  c.group_id = group;
+  c.topics = {topic};
+  c.session_timeout = 10s;
+  c.heartbeat_interval = 1s;
+  c.statistics_interval = 0ms;
+  c.properties["fetch.wait.max.ms"] = "10";
+  if (const char* m = std::getenv("TXOVA_BENCH_MAX_POLL_RECORDS")) c.max_poll_records = std::stoul(m);
+  return c;
+}
+
+// Our consumer, no-op handler: records per second from the first record to the n-th.
+double ours_consume(const std::string& brokers, const std::string& topic, std::size_t n) {
+  asio::io_context ioc;
+  consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-ours-" + new_uuid().substr(0, 8)));
+  std::size_t handled = 0;
+  clock_type::time_point first{}, last{};
+  c.routes().on("*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    if (handled++ == 0) first = clock_type::now();
+    if (handled == n) {
+      last = clock_type::now();
+      c.stop();
+    }
+    co_return;
+  });
+  asio::steady_timer guard(ioc, 120s);  // never hang the benchmark
+  guard.async_wait([&](boost::system::error_code ec) {
+    if (!ec) c.stop();
+  });
+  c.async_run([&](boost::system::error_code) { guard.cancel(); });
+  ioc.run();
+  if (handled < n) return 0;
+  return static_cast<double>(n - 1) / seconds_between(first, last);
+}
+
+// Raw librdkafka: subscribe, rd_kafka_consume_batch_queue, destroy each message (and, with
+// `parse`, parse it as an envelope first: the part of our per-record cost the standard imposes).
+double raw_consume(const std::string& brokers, const std::string& topic, std::size_t n, bool parse = false) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  const std::string group = "bench-raw-" + new_uuid().substr(0, 8);
+  for (auto [k, v] : {std::pair{"bootstrap.servers", brokers.c_str()}, {"group.id", group.c_str()},
+                      {"auto.offset.reset", "earliest"}, {"enable.auto.commit", "false"}, {"fetch.wait.max.ms", "10"}})
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) throw std::runtime_error(err);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
+  std::vector<rd_kafka_message_t*> batch(1024);
+  std::size_t got = 0;
+  clock_type::time_point first{};
+  const auto give_up = clock_type::now() + 120s;
+  while (got < n && clock_type::now() < give_up) {
+    const ssize_t k = rd_kafka_consume_batch_queue(q, 100, batch.data(), batch.size());
+    for (ssize_t i = 0; i < k; ++i) {
+      if (!batch[i]->err) {
+        if (got++ == 0) first = clock_type::now();
+        if (parse) {
+          auto e = parse_envelope(std::string_view(static_cast<const char*>(batch[i]->payload), batch[i]->len));
+          if (!e) --got;  // counted only when it parsed
+        }
+      }
+      rd_kafka_message_destroy(batch[i]);
+    }
+  }
+  const auto last = clock_type::now();
+  rd_kafka_queue_destroy(q);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (got < n) return 0;
+  return static_cast<double>(n - 1) / seconds_between(first, last);
+}
+
+asio::awaitable<void> wait_1ms() {
+  asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+// Our consumer with a handler awaiting 1 ms: partitions concurrently.
+double ours_scaling(const std::string& brokers, const std::string& topic, std::size_t n) {
+  asio::io_context ioc;
+  consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-scale-" + new_uuid().substr(0, 8)));
+  std::size_t handled = 0;
+  clock_type::time_point first{}, last{};
+  c.routes().on("*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    if (handled == 0) first = clock_type::now();
+    co_await wait_1ms();
+    if (++handled == n) {
+      last = clock_type::now();
+      c.stop();
+    }
+  });
+  asio::steady_timer guard(ioc, 120s);
+  guard.async_wait([&](boost::system::error_code ec) {
+    if (!ec) c.stop();
+  });
+  c.async_run([&](boost::system::error_code) { guard.cancel(); });
+  ioc.run();
+  if (handled < n) return 0;
+  return static_cast<double>(n) / seconds_between(first, last);
+}
+
+// The same work one record at a time, through the records() generator.
+double sequential_scaling(const std::string& brokers, const std::string& topic, std::size_t n) {
+  asio::io_context ioc;
+  auto cfg = bench_consumer(brokers, topic, "bench-seq-" + new_uuid().substr(0, 8));
+  cfg.shutdown_timeout = 1s;
+  consumer c(ioc.get_executor(), cfg);
+  std::size_t handled = 0;
+  clock_type::time_point first{}, last{};
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    auto stream = c.records();
+    while (handled < n) {
+      auto [ec, r] = co_await stream.async_next(asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      if (handled == 0) first = clock_type::now();
+      auto env = parse_envelope(r.value());  // what a handler would be given
+      (void)env;
+      co_await wait_1ms();
+      c.mark_done(r);
+      ++handled;
+    }
+    last = clock_type::now();
+    c.stop();
+  }, asio::detached);
+  ioc.run();
+  if (handled < n) return 0;
+  return static_cast<double>(n) / seconds_between(first, last);
+}
+
+struct lag_result {
+  std::int64_t max_lag = -1;
+  std::int64_t final_lag = -1;
+  std::size_t produced = 0;
+  std::size_t handled = 0;
+  double achieved_rate = 0;
+};
+
+// Our consumer (no-op handler) while another thread produces `rate` msg/s for `run`.
+lag_result lag_under_load(const std::string& brokers, const std::string& topic, std::string_view sample, int rate,
+                          std::chrono::milliseconds run) {
+  lag_result res;
+  asio::io_context ioc;
+  auto cfg = bench_consumer(brokers, topic, "bench-lag-" + new_uuid().substr(0, 8));
+  cfg.auto_offset_reset = "latest";
+  consumer c(ioc.get_executor(), cfg);
+  c.routes().on("*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    ++res.handled;
+    co_return;
+  });
+  std::atomic<bool> producing{false}, produced_all{false};
+  std::thread producer;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    asio::steady_timer t(ioc);
+    // Assigned and positioned first (librdkafka has reported a watermark for every partition).
+    const auto ready = [&] {
+      const auto l = c.lag();
+      return !l.empty() && std::all_of(l.begin(), l.end(), [](const auto& x) { return x.high_watermark >= 0; });
+    };
+    for (int i = 0; i < 600 && !ready(); ++i) {
+      t.expires_after(50ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    producing = true;
+    producer = std::thread([&] {
+      backlog_writer w(brokers, topic, sample);
+      const auto t0 = clock_type::now();
+      const auto interval = std::chrono::nanoseconds(1'000'000'000 / rate);
+      std::size_t i = 0;
+      while (clock_type::now() - t0 < run) {
+        const auto due = t0 + interval * i;
+        if (clock_type::now() < due) std::this_thread::sleep_until(due);
+        w.write_one(i++);
+      }
+      res.produced = i;
+      res.achieved_rate = static_cast<double>(i) / seconds_between(t0, clock_type::now());
+      produced_all = true;
+    });
+    const auto deadline = clock_type::now() + run + 10s;
+    while (clock_type::now() < deadline) {
+      t.expires_after(50ms);
+      co_await t.async_wait(asio::use_awaitable);
+      std::int64_t sum = 0;
+      for (const auto& l : c.lag()) sum += std::max<std::int64_t>(0, l.lag);
+      res.max_lag = std::max(res.max_lag, sum);
+      res.final_lag = sum;
+      if (produced_all && sum == 0) break;
+    }
+    c.stop();
+  }, asio::detached);
+  c.async_run([](boost::system::error_code) {});
+  ioc.run();
+  if (producer.joinable()) producer.join();
+  return res;
+}
+
+bool create(const std::function<bool(const std::string&, int)>& create_topic, const std::string& topic, int partitions) {
+  if (create_topic(topic, partitions)) return true;
+  std::fprintf(stderr, "txova-bench: cannot create %s\n", topic.c_str());
+  return false;
+}
+
+}  // namespace
+
+int run_consumer_section(const consume_options& o) {
+  const std::string id = new_uuid().substr(0, 8);
+  const std::string backlog_topic = "txova.bench.consume." + id;
+  const std::string scaling_topic = "txova.bench.scale." + id;
+  const std::string lag_topic = "txova.bench.lag." + id;
+  if (!create(o.create_topic, backlog_topic, 3) || !create(o.create_topic, scaling_topic, 12) ||
+      !create(o.create_topic, lag_topic, 3))
+    return 1;
+
+  const std::size_t n = o.quick ? 100000 : 300000;
+  const int rounds = o.quick ? 1 : 2;
+  {
+    backlog_writer w(o.brokers, backlog_topic, o.sample);
+    w.write(n);
+  }
+  double ours = 0, raw = 0, raw_parse = 0;
+  for (int r = 0; r < rounds; ++r) {
+    ours = std::max(ours, ours_consume(o.brokers, backlog_topic, n));
+    raw = std::max(raw, raw_consume(o.brokers, backlog_topic, n));
+    raw_parse = std::max(raw_parse, raw_consume(o.brokers, backlog_topic, n, true));
+  }
+  std::printf("\nconsume throughput, backlog of %zu records, 3 partitions (best of %d, first to last record)\n", n, rounds);
+  std::printf("  %-34s %12.0f msg/s\n", "ours (no-op handler)", ours);
+  std::printf("  %-34s %12.0f msg/s\n", "raw librdkafka batch consume", raw);
+  std::printf("  %-34s %12.0f msg/s\n", "raw + parse_envelope per record", raw_parse);
+
+  const std::size_t scale_n = o.quick ? 6000 : 24000;
+  const std::size_t seq_n = o.quick ? 1000 : 3000;
+  {
+    backlog_writer w(o.brokers, scaling_topic, o.sample);
+    w.write(scale_n, 12);  // evenly: the measure is concurrency across partitions, not key skew
+  }
+  const double concurrent = ours_scaling(o.brokers, scaling_topic, scale_n);
+  const double sequential = sequential_scaling(o.brokers, scaling_topic, seq_n);
+  std::printf("\nconsume scaling, 12 partitions, handler awaits a 1 ms timer\n");
+  std::printf("  %-34s %12.0f msg/s (%zu records)\n", "ours (a strand per partition)", concurrent, scale_n);
+  std::printf("  %-34s %12.0f msg/s (%zu records)\n", "one record at a time", sequential, seq_n);
+
+  const auto lag = lag_under_load(o.brokers, lag_topic, o.sample, o.lag_rate, o.quick ? 3000ms : 10000ms);
+  std::printf("\nconsume lag while %d msg/s are produced by another client (%.0f achieved, %zu produced, %zu handled)\n",
+              o.lag_rate, lag.achieved_rate, lag.produced, lag.handled);
+  std::printf("  max total lag %lld records, at the end %lld\n", static_cast<long long>(lag.max_lag),
+              static_cast<long long>(lag.final_lag));
+
+  std::printf("\n");
+  std::printf("consume_throughput ours=%.0f raw=%.0f ratio=%.3f raw_with_parse=%.0f ratio_to_raw_with_parse=%.3f\n", ours, raw,
+              raw > 0 ? ours / raw : 0.0, raw_parse, raw_parse > 0 ? ours / raw_parse : 0.0);
+  std::printf("consume_scaling partitions=12 handler_ms=1 ours=%.0f sequential=%.0f speedup=%.2f\n", concurrent, sequential,
+              sequential > 0 ? concurrent / sequential : 0.0);
+  std::printf("consume_lag rate=%d max_lag=%lld final_lag=%lld\n", o.lag_rate, static_cast<long long>(lag.max_lag),
+              static_cast<long long>(lag.final_lag));
+  return (ours > 0 && raw > 0 && concurrent > 0 && sequential > 0 && lag.max_lag >= 0) ? 0 : 1;
+}
