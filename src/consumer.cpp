@@ -75,7 +75,7 @@ std::string_view consumed_record::key() const noexcept {
 }
 std::string_view consumed_record::value() const noexcept {
   const rd_kafka_message_t* m = msg_ ? detail::as_message(msg_.get()) : nullptr;
-  if (!m || !m->payload) return {};
+  if (!m || !m->payload || m->err) return {};
   return {static_cast<const char*>(m->payload), m->len};
 }
 std::vector<std::pair<std::string, std::string>> consumed_record::headers() const {
@@ -98,6 +98,10 @@ std::optional<std::string> consumed_record::header(std::string_view name) const 
   for (std::size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &n, &value, &size); ++i)
     if (n && name == n) return value ? std::string(static_cast<const char*>(value), size) : std::string();
   return std::nullopt;
+}
+const char* consumed_record::error() const noexcept {
+  rd_kafka_message_t* m = msg_ ? detail::as_message(msg_.get()) : nullptr;
+  return m && m->err ? rd_kafka_message_errstr(m) : nullptr;
 }
 timestamp consumed_record::broker_time() const noexcept {
   if (!msg_) return {};
@@ -180,7 +184,12 @@ public:
     if (cfg_.statistics_interval.count() > 0) rd_kafka_conf_set_stats_cb(conf->get(), &on_statistics);
     auto client = make_client(RD_KAFKA_CONSUMER, std::move(*conf));
     if (!client) boost::throw_exception(diagnostic_error(client.error()));
-    rk_ = std::move(*client);
+    // Shared with every fetched record: librdkafka must outlive its messages, and a record may
+    // outlive the consumer (a handler's local, a records() reader's). Not closing here: close()
+    // is the graceful path, the destructor is the abrupt one.
+    rk_ = std::shared_ptr<rd_kafka_t>(client->release(), [](rd_kafka_t* rk) {
+      rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    });
     rd_kafka_poll_set_consumer(rk_.get());  // one queue for records, rebalances and commit results
     queue_.reset(rd_kafka_queue_get_consumer(rk_.get()));
     pump_ = std::make_unique<event_pump>(
@@ -220,7 +229,7 @@ public:
     if (record_waiter_) return complete(std::move(h), error_code(asio::error::already_started), consumed_record{});
     records_mode_ = true;
     record_waiter_.swap(h);
-    if (!start()) return;
+    if (!start()) return complete(take(record_waiter_), make_error_code(error::closed), consumed_record{});
     hand_out();
   }
 
@@ -303,7 +312,6 @@ public:
   void destroy() noexcept {
     if (destroyed_) return;
     destroyed_ = stopping_ = forced_ = true;
-    error_code ignored;
     tick_.cancel();
     dispatch_wake_.cancel();
     for (auto& p : partitions_) {
@@ -321,7 +329,7 @@ public:
     if (pump_) pump_->stop();
     dlq_.reset();
     queue_.reset();
-    if (rk_) rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    rk_.reset();  // destroyed now, or when the last record still held elsewhere goes
   }
 
 private:
@@ -366,27 +374,35 @@ private:
 
   std::size_t drain(std::size_t max) {
     last_poll_ = clock::now();
-    std::array<rd_kafka_message_t*, 512> batch{};
-    const std::size_t n = std::min(max, batch.size());
-    const ssize_t got = rd_kafka_consume_batch_queue(queue_.get(), 0, batch.data(), n);
-    if (got <= 0) return 0;
+    // One message per call: librdkafka 2.0.2's batch call can drop messages already in its array
+    // when a rebalance's barrier arrives during the call, after counting them as consumed (fixed
+    // in 2.1.0), and a dropped message would be committed past.
     const bool had = !buffer_.empty();
-    for (ssize_t i = 0; i < got; ++i) on_message(batch[static_cast<std::size_t>(i)]);
+    std::size_t got = 0;
+    for (; got < max; ++got) {
+      rd_kafka_message_t* m = nullptr;
+      if (rd_kafka_consume_batch_queue(queue_.get(), 0, &m, 1) <= 0 || !m) break;
+      on_message(m);
+      if (destroyed_) return got + 1;
+    }
+    if (got == 0) return 0;
     if (dispatcher_) {
       if (!buffer_.empty() && !had) dispatch_wake_.cancel();  // a non-empty buffer is already being dispatched
     } else {
       hand_out();
     }
-    return static_cast<std::size_t>(got);
+    return got;
   }
 
   void on_message(rd_kafka_message_t* m) {
-    consumed_record record(as_raw(m));  // owns it from here on
+    consumed_record record(as_raw(m), rk_);  // owns it from here on
     if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        logger()->warn("consumer {}: {} (topic \"{}\", partition {})", group_, rd_kafka_message_errstr(m),
-                       m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition);
-      return;
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+      logger()->warn("consumer {}: {} (topic \"{}\", partition {}, offset {})", group_, rd_kafka_message_errstr(m),
+                     m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition, m->offset);
+      // An error about a record librdkafka then skips (bad CRC, unsupported format) carries its
+      // offset: it goes on as a poison record, so it is dead-lettered, never committed past unseen.
+      if (m->offset < 0 || !m->rkt) return;
     }
     partition_state* p = find(record.topic(), m->partition);
     // Not (or no longer) ours, or stopping: dropped undone, so never committed; its next owner
@@ -491,7 +507,22 @@ private:
       }
       consumed_record r = std::move(p->queue.front());
       p->queue.pop_front();
-      if (!co_await process(*p, r)) break;  // abandoned: this record and the rest stay uncommitted
+      bool done = false, internal_error = false;
+      try {
+        done = co_await process(*p, r);
+      } catch (const std::exception& x) {
+        // Ours, not the handler's (those are caught in process): the record is tried again after
+        // a pause, never skipped.
+        logger()->error("consumer {}: internal error on {}[{}]@{}: {}; trying the record again", group_, p->topic,
+                        p->partition, r.offset(), x.what());
+        internal_error = true;
+      }
+      if (internal_error) {
+        p->queue.push_front(std::move(r));
+        if (!co_await sleep(*p, cfg_.retry_backoff)) break;
+        continue;
+      }
+      if (!done) break;  // abandoned: this record and the rest stay uncommitted
       if (destroyed_) break;
       p->tracker.done(r.offset());
       finished(*p);
@@ -501,6 +532,11 @@ private:
 
   // Handles one record; true when it is done (handled, dead-lettered or skipped).
   asio::awaitable<bool> process(partition_state& p, const consumed_record& r) {
+    if (const char* why = r.error()) {
+      ++stats_.poison;
+      const timestamp now = now_utc();
+      co_return co_await dead_letter_record(p, r, std::string("librdkafka could not read the record: ") + why, 1, now, now);
+    }
     const std::string_view value = r.value();
     if (value.size() > cfg_.max_message_bytes) {
       ++stats_.poison;
@@ -536,14 +572,19 @@ private:
       ctx.set_attempt(attempt);
       std::exception_ptr failure;
       begin_handler(p);
+      // Inside the handler a cancelled coroutine throws at its next co_await, whatever it awaits
+      // (the flag belongs to the whole coroutine chain, so it is switched around the call).
+      co_await asio::this_coro::throw_if_cancelled(true);
       try {
         co_await (*handler)(*env, ctx);
       } catch (...) {
         failure = std::current_exception();
       }
+      co_await asio::this_coro::throw_if_cancelled(false);
       p.handler_running = false;
       const bool timed_out = p.timed_out;
-      if (timed_out) co_await asio::this_coro::reset_cancellation_state();
+      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+        co_await asio::this_coro::reset_cancellation_state();
       if (!failure) {  // a handler that finished despite the cancellation did its work
         ++stats_.handled;
         co_return true;
@@ -692,8 +733,9 @@ private:
     if (self->commits_in_flight_ > 0) --self->commits_in_flight_;
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
       logger()->warn("consumer {}: offset commit failed: {}", self->group_, rd_kafka_err2str(err));
-    if (!err && offsets) {
-      ++self->stats_.commits;
+    // A failed partition sets the overall error too: the others were still committed.
+    if (offsets) {
+      if (!err) ++self->stats_.commits;
       for (int i = 0; i < offsets->cnt; ++i) {
         const auto& e = offsets->elems[i];
         if (e.err) {
@@ -746,6 +788,12 @@ private:
       } else if (const rd_kafka_resp_err_t e = rd_kafka_assign(rk_.get(), parts)) {
         logger()->error("consumer {}: assign failed: {}", group_, rd_kafka_err2str(e));
       }
+      // A partition held under an earlier assignment keeps librdkafka's "forwarded by the
+      // application" flag, and fetch start then no longer forwards it: forward it ourselves.
+      for (int i = 0; i < parts->cnt; ++i) {
+        queue_handle q(rd_kafka_queue_get_partition(rk_.get(), parts->elems[i].topic, parts->elems[i].partition));
+        if (q) rd_kafka_queue_forward(q.get(), queue_.get());
+      }
       return;
     }
     if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -769,8 +817,11 @@ private:
           revoked.push_back(p);
         }
     drop_waiting_records([](const partition_state& p) { return p.revoked; });
-    partition_list_handle copy(rd_kafka_topic_partition_list_copy(parts));
-    asio::co_spawn(ex_, finish_revoke(std::move(revoked), std::move(copy)), asio::detached);
+    // Names, not a librdkafka list: a list holds partition references, which must not outlive
+    // the client should the consumer be destroyed meanwhile.
+    std::vector<std::pair<std::string, std::int32_t>> names;
+    for (int i = 0; i < parts->cnt; ++i) names.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+    asio::co_spawn(ex_, finish_revoke(std::move(revoked), std::move(names)), asio::detached);
   }
 
   // Records fetched or queued but not started are dropped undone (never committed).
@@ -785,7 +836,8 @@ private:
     }
   }
 
-  asio::awaitable<void> finish_revoke(std::vector<partition_ptr> revoked, partition_list_handle parts) {
+  asio::awaitable<void> finish_revoke(std::vector<partition_ptr> revoked,
+                                      std::vector<std::pair<std::string, std::int32_t>> names) {
     auto self = shared_from_this();
     const auto idle = [&] {
       return std::none_of(revoked.begin(), revoked.end(), [](const auto& p) { return p->worker_running || p->with_user > 0; });
@@ -820,6 +872,8 @@ private:
     }
     last_found_ = nullptr;
     if (cooperative()) {
+      partition_list_handle parts(rd_kafka_topic_partition_list_new(static_cast<int>(names.size())));
+      for (const auto& [t, n] : names) rd_kafka_topic_partition_list_add(parts.get(), t.c_str(), n);
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), parts.get())) {
         logger()->error("consumer {}: incremental unassign failed: {}", group_, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
@@ -851,8 +905,13 @@ private:
       if (now >= deadline || destroyed_) co_return false;
       t.expires_at(poll.count() > 0 ? std::min(deadline, now + poll) : deadline);
       watchers_.push_back(&t);
+      // Erased even when the frame is destroyed while suspended (an io_context torn down).
+      struct unwatch {
+        std::vector<asio::steady_timer*>& w;
+        asio::steady_timer* t;
+        ~unwatch() { std::erase(w, t); }
+      } guard{watchers_, &t};
       co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
-      std::erase(watchers_, &t);
     }
     co_return true;
   }
@@ -902,12 +961,15 @@ private:
     }
     if (destroyed_) co_return error_code(asio::error::operation_aborted);
     // Leave the group: the revocation this causes is served by our drain like any other.
+    bool closing = true;
     if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), queue_.get())) {
       logger()->warn("consumer {}: close: {}", group_, rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
+      closing = false;  // not started (a fatal error): nothing to wait for
+      clean = false;
     }
     pump_->poke();
-    const auto left = [this] { return rd_kafka_consumer_closed(rk_.get()) != 0; };
+    const auto left = [this, closing] { return !closing || rd_kafka_consumer_closed(rk_.get()) != 0; };
     const auto leave_limit = std::max<std::chrono::milliseconds>(cfg_.session_timeout, std::chrono::seconds(10));
     if (!co_await wait_until(left, clock::now() + leave_limit, std::chrono::milliseconds(10))) {
       logger()->warn("consumer {}: did not leave the group within {} ms", group_, leave_limit.count());
@@ -979,7 +1041,7 @@ private:
   std::string group_;
   backoff_policy backoff_;
   router routes_;
-  kafka_handle rk_;
+  std::shared_ptr<rd_kafka_t> rk_;
   queue_handle queue_;
   std::unique_ptr<event_pump> pump_;
   std::optional<basic_producer<>> dlq_;  // created at the first dead letter

@@ -38,7 +38,9 @@ struct raw_message_deleter {
 class consumed_record {
 public:
   consumed_record() = default;
-  explicit consumed_record(detail::raw_message* m) noexcept : msg_(m) {}
+  /// `owner` keeps the librdkafka client alive while the message lives (librdkafka requires
+  /// every message to be destroyed before its client).
+  consumed_record(detail::raw_message* m, std::shared_ptr<void> owner) noexcept : owner_(std::move(owner)), msg_(m) {}
 
   std::string_view topic() const noexcept;
   std::int32_t partition() const noexcept;
@@ -49,12 +51,15 @@ public:
   std::vector<std::pair<std::string, std::string>> headers() const;
   /// The first value of header `name`, if any.
   std::optional<std::string> header(std::string_view name) const;
+  /// librdkafka's reason when it could not read this record (then value() is empty), else nullptr.
+  const char* error() const noexcept;
   /// The broker's timestamp of the record.
   timestamp broker_time() const noexcept;
   explicit operator bool() const noexcept { return msg_ != nullptr; }
   detail::raw_message* raw() const noexcept { return msg_.get(); }
 
 private:
+  std::shared_ptr<void> owner_;  // declared first: destroyed after the message
   std::unique_ptr<detail::raw_message, detail::raw_message_deleter> msg_;
 };
 
