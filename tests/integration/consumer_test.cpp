@@ -488,8 +488,9 @@ BOOST_AUTO_TEST_CASE(a_partition_over_its_limit_is_held_and_resumed_without_loss
   check_committed_to_end(topic, group, 1);
 }
 
-BOOST_AUTO_TEST_CASE(a_third_consumer_joining_mid_stream_loses_nothing_and_keeps_key_order) {
-  const std::string topic = unique_topic("consume-group");
+// Two members share the partitions; a third joins mid-stream. `cooperative`: cooperative-sticky.
+void third_member_joins_mid_stream(bool cooperative) {
+  const std::string topic = unique_topic(cooperative ? "consume-coop" : "consume-group");
   const std::string group = topic + "-group";
   constexpr int partitions = 6, keys = 24, per_key = 60;
   create_topic(topic, partitions);
@@ -499,7 +500,9 @@ BOOST_AUTO_TEST_CASE(a_third_consumer_joining_mid_stream_loses_nothing_and_keeps
   std::vector<handled_record> handled;
   const auto add_consumer = [&] {
     const int index = static_cast<int>(cs.size());
-    cs.push_back(std::make_unique<consumer>(ioc.get_executor(), test_config(topic, group)));
+    auto cfg = test_config(topic, group);
+    cfg.cooperative = cooperative;
+    cs.push_back(std::make_unique<consumer>(ioc.get_executor(), cfg));
     cs.back()->routes().on("test.sequenced", [&, index](const envelope& e, message_context& ctx) -> asio::awaitable<void> {
       co_await sleep_for(2ms);
       auto [key, seq] = key_and_seq(e);
@@ -547,8 +550,24 @@ BOOST_AUTO_TEST_CASE(a_third_consumer_joining_mid_stream_loses_nothing_and_keeps
   }, asio::detached);
   ioc.run();
   for (int i = 0; i < 3; ++i) BOOST_TEST(!results[i], "consumer " << i << ": " << results[i].message());
-  BOOST_TEST(handled.size() == total, "handled " << handled.size() << " of " << total << " (duplicates would show here)");
-  check_complete_and_ordered(handled, keys, per_key);
+  if (!cooperative) {
+    BOOST_TEST(handled.size() == total, "handled " << handled.size() << " of " << total << " (duplicates would show here)");
+    check_complete_and_ordered(handled, keys, per_key);
+  } else {
+    // librdkafka 2.0.2 under cooperative-sticky: an interval commit that meets a rebalance fails
+    // with ILLEGAL_GENERATION, and librdkafka then declares the assignment lost, so the next
+    // owner starts at the last commit that made it and replays what came after (docs/consumer.md).
+    // At-least-once still holds: nothing lost, and records are handled for the first time in
+    // key order.
+    std::map<std::string, std::vector<int>> first_time;
+    std::set<std::pair<std::string, int>> seen;
+    for (const auto& h : handled)
+      if (seen.insert({h.key, h.seq}).second) first_time[h.key].push_back(h.seq);
+    BOOST_TEST(seen.size() == total, "every record handled at least once: " << seen.size() << " of " << total);
+    for (const auto& [key, seqs] : first_time)
+      BOOST_TEST(std::is_sorted(seqs.begin(), seqs.end()), key << ": records handled for the first time in order");
+    BOOST_TEST_MESSAGE("cooperative-sticky: " << handled.size() - seen.size() << " redeliveries of " << total);
+  }
   BOOST_TEST(handled_when_joined > 0u);
   BOOST_TEST(handled_when_joined < total);
   BOOST_TEST(joined_mid_stream, "the third consumer was assigned partitions before the stream ended");
@@ -559,6 +578,14 @@ BOOST_AUTO_TEST_CASE(a_third_consumer_joining_mid_stream_loses_nothing_and_keeps
   for (auto& c : cs) rebalances += c->stats().rebalances;
   BOOST_TEST(rebalances >= 4u);
   check_committed_to_end(topic, group, partitions);
+}
+
+BOOST_AUTO_TEST_CASE(a_third_consumer_joining_mid_stream_loses_nothing_and_keeps_key_order) {
+  third_member_joins_mid_stream(false);
+}
+
+BOOST_AUTO_TEST_CASE(cooperative_sticky_rebalance_loses_nothing_and_keeps_key_order) {
+  third_member_joins_mid_stream(true);
 }
 
 BOOST_AUTO_TEST_CASE(a_consumer_stopped_mid_stream_and_restarted_resumes_without_loss) {

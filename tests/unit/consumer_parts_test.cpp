@@ -184,6 +184,38 @@ BOOST_AUTO_TEST_CASE(validate_names_the_bad_field_and_auto_commit_cannot_be_turn
   BOOST_TEST(c.rdkafka_properties().at("enable.auto.commit") == "false");
 }
 
+BOOST_AUTO_TEST_CASE(shutdown_statistics_and_dead_letter_settings) {
+  consumer_config c;
+  c.brokers = "b:1";
+  c.service = "s";
+  c.topics = {"t"};
+  BOOST_TEST(c.shutdown_timeout.count() == 30000);
+  BOOST_TEST(c.statistics_interval.count() == 5000);
+  BOOST_TEST(c.dead_letter);
+  BOOST_TEST(c.rdkafka_properties().at("statistics.interval.ms") == "5000");
+  c.shutdown_timeout = std::chrono::milliseconds(0);
+  auto d = c.validate();
+  BOOST_TEST(d.field == "shutdown_timeout");
+  BOOST_TEST(d.message.find("0 ms") != std::string::npos, d.message);
+  c.shutdown_timeout = std::chrono::milliseconds(500);
+  c.dead_letter_producer = producer_config{};  // no brokers
+  d = c.validate();
+  BOOST_TEST(d.field == "dead_letter_producer.brokers", d.field);
+  c.dead_letter_producer.reset();
+  BOOST_TEST(!c.validate(), c.validate().message);
+
+  auto env = consumer_config::from_env({{"KAFKA_BROKERS", "k:9"}, {"KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", "1500"},
+                                        {"KAFKA_CONSUMER_DEAD_LETTER", "false"}},
+                                       c);
+  BOOST_TEST_REQUIRE(env.has_value());
+  BOOST_TEST(env->shutdown_timeout.count() == 1500);
+  BOOST_TEST(!env->dead_letter);
+  BOOST_TEST(env->properties.count("shutdown.timeout.ms") == 0u, "typed variables are not passed through");
+  auto bad = consumer_config::from_env({{"KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", "soon"}}, c);
+  BOOST_TEST_REQUIRE(!bad.has_value());
+  BOOST_TEST(bad.error().message.find("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS") != std::string::npos, bad.error().message);
+}
+
 BOOST_AUTO_TEST_CASE(from_env_reads_typed_and_pass_through_variables) {
   const std::map<std::string, std::string> env{{"KAFKA_BROKERS", "k:9092"},
                                                {"KAFKA_GROUP_ID", "billing"},
