@@ -488,6 +488,60 @@ BOOST_AUTO_TEST_CASE(a_partition_over_its_limit_is_held_and_resumed_without_loss
   check_committed_to_end(topic, group, 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_partition_held_before_a_rebalance_flows_again_when_reassigned) {
+  const std::string topic = unique_topic("consume-held-rebalance");
+  const std::string group = topic + "-group";
+  constexpr int partitions = 2, keys = 8, per_key = 400;
+  create_topic(topic, partitions);
+  produce(topic, sequenced_records(keys, per_key));
+
+  asio::io_context ioc;
+  std::vector<std::unique_ptr<consumer>> cs;
+  std::vector<handled_record> handled;
+  const auto add_consumer = [&] {
+    const int index = static_cast<int>(cs.size());
+    auto cfg = test_config(topic, group);
+    cfg.max_poll_records = 5;  // held almost at once
+    cs.push_back(std::make_unique<consumer>(ioc.get_executor(), cfg));
+    cs.back()->routes().on("test.sequenced", [&, index](const envelope& e, message_context& ctx) -> asio::awaitable<void> {
+      co_await sleep_for(1ms);
+      auto [key, seq] = key_and_seq(e);
+      handled.push_back({key, seq, index, ctx.partition(), ctx.offset()});
+    });
+  };
+  add_consumer();
+  std::vector<error_code> results(2, make_error_code(error::timed_out));
+  cs[0]->async_run([&](error_code ec) { results[0] = ec; });
+  const auto total = static_cast<std::size_t>(keys * per_key);
+  bool held_before = false;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    asio::steady_timer t(ioc);
+    const auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (handled.size() < total / 4 && std::chrono::steady_clock::now() < deadline) {
+      held_before = held_before || cs[0]->stats().paused > 0;
+      t.expires_after(5ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    // Every partition was held by the first member; a second one joining revokes and reassigns.
+    add_consumer();
+    cs[1]->async_run([&](error_code ec) { results[1] = ec; });
+    while (handled.size() < total && std::chrono::steady_clock::now() < deadline) {
+      t.expires_after(20ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    for (auto& c : cs) c->stop();
+  }, asio::detached);
+  ioc.run();
+  for (int i = 0; i < 2; ++i) BOOST_TEST(!results[i], "consumer " << i << ": " << results[i].message());
+  BOOST_TEST(held_before, "the first member held a partition before the rebalance");
+  BOOST_TEST(handled.size() == total, "handled " << handled.size() << " of " << total);
+  check_complete_and_ordered(handled, keys, per_key);
+  std::set<int> after;
+  for (std::size_t i = total / 4 + 50; i < handled.size(); ++i) after.insert(handled[i].consumer);
+  BOOST_TEST(after.count(0) == 1u, "the first member kept handling after the rebalance (its partition flowed again)");
+  check_committed_to_end(topic, group, partitions);
+}
+
 // Two members share the partitions; a third joins mid-stream. `cooperative`: cooperative-sticky.
 void third_member_joins_mid_stream(bool cooperative) {
   const std::string topic = unique_topic(cooperative ? "consume-coop" : "consume-group");
