@@ -21,4 +21,12 @@ std::shared_ptr<spdlog::logger> logger() {
   return current ? current : spdlog::default_logger();
 }
 
+void detail::log_librdkafka(std::string_view client, int level, const char* facility, const char* message) {
+  const auto spd = level <= 3 ? spdlog::level::err
+                   : level == 4 ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+  logger()->log(spd, "librdkafka {} {}: {}", client, facility ? facility : "", message ? message : "");
+}
+
 }  // namespace txova::kafka

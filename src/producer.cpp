@@ -34,13 +34,6 @@ using clock = std::chrono::steady_clock;
 
 timestamp from_epoch_ms(std::int64_t ms) { return timestamp(std::chrono::milliseconds(ms)); }
 
-spdlog::level::level_enum syslog_level(int level) {
-  if (level <= 3) return spdlog::level::err;
-  if (level == 4) return spdlog::level::warn;
-  if (level <= 6) return spdlog::level::info;
-  return spdlog::level::debug;
-}
-
 }  // namespace
 
 // What a publish sends: the encoded envelope and what its headers, logs and DLQ record need.
@@ -490,7 +483,7 @@ private:
         const char* str = nullptr;
         int level = 0;
         if (rd_kafka_event_log(ev, &fac, &str, &level) == 0)
-          logger()->log(syslog_level(level), "librdkafka {} {}: {}", cfg_.client_id, fac ? fac : "", str ? str : "");
+          log_librdkafka(cfg_.client_id, level, fac, str);
         break;
       }
       case RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT:

@@ -20,9 +20,11 @@ std::chrono::milliseconds backoff_policy::delay(int retry, double unit_random) c
   return std::chrono::milliseconds(static_cast<long long>(std::llround(bound * (1.0 - j * u))));
 }
 
-std::chrono::milliseconds backoff_policy::delay(int retry) const {
+std::chrono::milliseconds backoff_policy::delay(int retry) const { return delay(retry, detail::unit_random()); }
+
+double detail::unit_random() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return delay(retry, std::uniform_real_distribution<double>(0.0, 1.0)(rng));
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
 failure_kind classify(const boost::system::error_code& ec) noexcept {

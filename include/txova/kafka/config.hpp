@@ -72,7 +72,7 @@ struct consumer_config {
   std::string group_id;                                  ///< empty: "{service}-group"
   std::vector<std::string> topics;                       ///< what to subscribe to
   std::string auto_offset_reset = "earliest";            ///< where a group without offsets starts
-  std::size_t max_poll_records = 100;                    ///< per partition queued before it is paused
+  std::size_t max_poll_records = 100;                    ///< per partition queued before it is held at librdkafka (docs/consumer.md)
   std::chrono::milliseconds session_timeout{30000};
   std::chrono::milliseconds heartbeat_interval{10000};
   int max_retries = 3;                                   ///< transient handler failures, then DLQ

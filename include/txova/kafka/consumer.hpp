@@ -47,7 +47,7 @@ struct consumer_stats {
   std::uint64_t rebalances = 0;     ///< assignments and revocations
   std::size_t assigned = 0;         ///< partitions assigned now
   std::size_t in_flight = 0;        ///< records fetched and not done
-  std::size_t paused = 0;           ///< partitions not drained now because their strand is full
+  std::size_t paused = 0;           ///< partitions held at librdkafka now because their strand is full
 };
 
 /// How far a partition is behind.

@@ -32,4 +32,10 @@ enum class failure_kind {
 /// at-least-once; the retry budget bounds it).
 failure_kind classify(const boost::system::error_code& ec) noexcept;
 
+namespace detail {
+/// A draw in [0, 1) from a per-thread generator: the jitter of delay(int) and of the consumer's
+/// retries.
+double unit_random();
+}  // namespace detail
+
 }  // namespace txova::kafka

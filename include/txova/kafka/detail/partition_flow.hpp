@@ -1,5 +1,6 @@
 #pragma once
-// Backpressure for one partition: when to pause fetching it at librdkafka and when to resume.
+// Backpressure for one partition: when to hold it at librdkafka (its records stop reaching the
+// consumer) and when to release it.
 // Sans-IO. Paused once `limit` records wait for (or are in) its strand; resumed when they have
 // drained to half the limit, so a partition near the limit does not flap between the two.
 #include <cstddef>
