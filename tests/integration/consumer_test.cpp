@@ -20,12 +20,9 @@
 #include <boost/json/serialize.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "../unit/test_support.hpp"
 
@@ -39,36 +36,11 @@ using txova::kafka::test::unique_topic;
 namespace {
 
 // Creates `topic` and its DLQ (the test broker does not auto-create topics).
-void create_topic(const std::string& topic, int partitions) {
-  asio::io_context ioc;
-  admin a(ioc.get_executor(), admin_config{.brokers = real_brokers()});
-  std::vector<topic_spec> specs{topic_spec{topic, partitions, 1, 1h, {}}, topic_spec{dlq_topic(topic), 1, 1, 1h, {}}};
-  auto fut = a.async_create_topics(std::move(specs), asio::use_future);
-  ioc.run();
-  auto out = fut.get();
-  BOOST_TEST_REQUIRE(out.size() == 2u);
-  for (const auto& o : out) BOOST_TEST_REQUIRE(!o.ec, o.message);
-}
+void create_topic(const std::string& topic, int partitions) { test::create_topics({{topic, partitions}, {dlq_topic(topic), 1}}); }
 
-std::string golden_text(std::string_view type) {
-  std::ifstream in(std::filesystem::path(TXOVA_TEST_DATA_DIR) / "envelopes" / (std::string(type) + ".json"),
-                   std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  BOOST_TEST_REQUIRE(!s.str().empty(), "tests/data/envelopes has " << type);
-  return s.str();
-}
-
-std::vector<std::string> golden_texts() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(TXOVA_TEST_DATA_DIR) / "envelopes")) {
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    out.push_back(s.str());
-  }
-  return out;
-}
+using test::golden_envelope_text;
+using test::golden_envelope_texts;
+using test::header;
 
 // An envelope of a type outside the catalog whose payload says which key and which place in
 // that key's sequence it has.
@@ -190,12 +162,6 @@ std::vector<dlq_body> read_dlq(const std::string& topic, std::size_t count) {
   return out;
 }
 
-std::string header(const test::record& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers)
-    if (k == name) return v;
-  return "<absent>";
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(consumer_real, *boost::unit_test::timeout(240))
@@ -243,7 +209,7 @@ BOOST_AUTO_TEST_CASE(routes_exact_typed_wildcard_and_falls_back_to_log_and_commi
   const std::string topic = unique_topic("consume-routes");
   const std::string group = topic + "-group";
   create_topic(topic, 1);
-  const auto texts = golden_texts();
+  const auto texts = golden_envelope_texts();
   std::vector<test::record> records;
   for (const auto& t : texts) records.push_back({"k", t, -1, -1, {}});
   produce(topic, records);
@@ -407,7 +373,7 @@ BOOST_AUTO_TEST_CASE(poison_records_go_to_the_dlq_with_the_reason_and_the_consum
   const std::string topic = unique_topic("consume-poison");
   const std::string group = topic + "-group";
   create_topic(topic, 1);
-  std::string wrong_payload = golden_text("ride.completed");
+  std::string wrong_payload = golden_envelope_text("ride.completed");
   const auto at = wrong_payload.find("\"duration_mins\":23");
   BOOST_TEST_REQUIRE(at != std::string::npos);
   wrong_payload.replace(at, 18, "\"duration_mins\":\"23\"");
@@ -417,7 +383,7 @@ BOOST_AUTO_TEST_CASE(poison_records_go_to_the_dlq_with_the_reason_and_the_consum
       {"p", missing_id, -1, -1, {}},
       {"p", wrong_payload, -1, -1, {}},
       {"p", std::string(2000, 'x'), -1, -1, {}},  // over max_message_bytes below
-      {"p", golden_text("ride.completed"), -1, -1, {}},
+      {"p", golden_envelope_text("ride.completed"), -1, -1, {}},
   };
   produce(topic, records);
 

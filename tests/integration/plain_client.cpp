@@ -1,10 +1,17 @@
 #include "plain_client.hpp"
 
+#include <txova/kafka/admin.hpp>
 #include <txova/kafka/envelope.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <boost/test/unit_test.hpp>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace txova::kafka::test {
 
@@ -149,6 +156,51 @@ std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::str
     out.push_back(hi);
   }
   return out;
+}
+
+}  // namespace txova::kafka::test
+
+namespace txova::kafka::test {
+
+void create_topics(const std::vector<std::pair<std::string, int>>& topics) {
+  boost::asio::io_context ioc;
+  admin a(ioc.get_executor(), admin_config{.brokers = real_brokers()});
+  std::vector<topic_spec> specs;
+  for (const auto& [name, partitions] : topics) specs.push_back(topic_spec{name, partitions, 1, std::chrono::hours(1), {}});
+  auto fut = a.async_create_topics(std::move(specs), boost::asio::use_future);
+  ioc.run();
+  auto out = fut.get();
+  BOOST_TEST_REQUIRE(out.size() == topics.size());
+  for (const auto& o : out) BOOST_TEST_REQUIRE(!o.ec, o.message);
+}
+
+namespace {
+const std::filesystem::path golden_dir = std::filesystem::path(TXOVA_TEST_DATA_DIR) / "envelopes";
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+}  // namespace
+
+std::vector<std::string> golden_envelope_texts() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(golden_dir)) out.push_back(read_file(e.path()));
+  return out;
+}
+
+std::string golden_envelope_text(std::string_view type) {
+  std::string text = read_file(golden_dir / (std::string(type) + ".json"));
+  BOOST_TEST_REQUIRE(!text.empty(), "tests/data/envelopes has " << type);
+  return text;
+}
+
+std::string header(const record& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "<absent>";
 }
 
 }  // namespace txova::kafka::test

@@ -1,6 +1,7 @@
 #pragma once
 // Plain librdkafka producer and consumer for tests: they check the brokers (real and embedded)
-// independently of the library's own producer and consumer. Blocking calls, test-only.
+// independently of the library's own producer and consumer. Blocking calls, test-only. Also the
+// helpers every integration suite shares (topics, golden envelopes, headers).
 
 #include <txova/kafka/detail/rdkafka_handles.hpp>
 
@@ -9,6 +10,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace txova::kafka::test {
@@ -51,5 +54,16 @@ std::vector<std::int64_t> committed_offsets(const std::string& brokers, const st
                                             int partitions);
 /// The high watermark of partitions [0, partitions) of `topic`.
 std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::string& topic, int partitions);
+
+/// Creates each (name, partitions) topic on the real broker (one replica, 1 h retention) with
+/// the library's admin client; the test stops unless all were created.
+void create_topics(const std::vector<std::pair<std::string, int>>& topics);
+
+/// The text of every golden envelope in tests/data/envelopes, and of the one of `type`.
+std::vector<std::string> golden_envelope_texts();
+std::string golden_envelope_text(std::string_view type);
+
+/// The first value of header `name` of `r`, or "<absent>".
+std::string header(const record& r, std::string_view name);
 
 }  // namespace txova::kafka::test

@@ -20,9 +20,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "../unit/test_support.hpp"
 
@@ -43,13 +40,10 @@ struct golden {
 
 std::vector<golden> golden_envelopes() {
   std::vector<golden> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(TXOVA_TEST_DATA_DIR) / "envelopes")) {
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    auto env = parse_envelope(s.str());
+  for (auto& text : test::golden_envelope_texts()) {
+    auto env = parse_envelope(text);
     BOOST_TEST_REQUIRE(env.has_value());
-    out.push_back({s.str(), *env});
+    out.push_back({std::move(text), *env});
   }
   return out;
 }
@@ -68,16 +62,7 @@ envelope fresh_envelope() {
   return e;
 }
 
-void create_topic(const std::string& topic, int partitions) {
-  asio::io_context ioc;
-  admin a(ioc.get_executor(), admin_config{.brokers = real_brokers()});
-  std::vector<topic_spec> specs{topic_spec{topic, partitions, 1, 1h, {}}};
-  auto fut = a.async_create_topics(std::move(specs), asio::use_future);
-  ioc.run();
-  auto out = fut.get();
-  BOOST_TEST_REQUIRE(out.size() == 1u);
-  BOOST_TEST_REQUIRE(!out[0].ec, out[0].message);
-}
+void create_topic(const std::string& topic, int partitions) { test::create_topics({{topic, partitions}}); }
 
 producer_config real_config() {
   producer_config c;
@@ -92,11 +77,7 @@ producer_config real_config(const std::string& topic) {
   return c;
 }
 
-std::string header(const test::record& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers)
-    if (k == name) return v;
-  return "<absent>";
-}
+using test::header;
 
 }  // namespace
 

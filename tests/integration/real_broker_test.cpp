@@ -16,11 +16,8 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <tuple>
-#include <sstream>
 
 #include "../unit/test_support.hpp"
 
@@ -37,17 +34,6 @@ auto run(F&& fn) {
   auto fut = asio::co_spawn(ioc, std::forward<F>(fn), asio::use_future);
   ioc.run();
   return fut.get();
-}
-
-std::vector<std::string> golden_envelopes() {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(TXOVA_TEST_DATA_DIR) / "envelopes")) {
-    std::ifstream in(e.path(), std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    out.push_back(s.str());
-  }
-  return out;
 }
 
 admin_config admin_cfg() { return {.brokers = real_brokers()}; }
@@ -229,7 +215,7 @@ BOOST_AUTO_TEST_CASE(plain_librdkafka_round_trip_keeps_bytes_keys_and_headers) {
   BOOST_TEST_REQUIRE(created.size() == 1u);
   BOOST_TEST_REQUIRE(!created[0].ec, created[0].message);
   std::vector<test::record> sent;
-  for (const std::string& text : golden_envelopes()) {
+  for (const std::string& text : test::golden_envelope_texts()) {
     auto e = parse_envelope(text);
     BOOST_TEST_REQUIRE(e.has_value());
     sent.push_back({partition_key(*e).value(), text, -1, -1, {{"event-type", e->type}, {"event-id", e->id}}});
