@@ -1,11 +1,11 @@
 #include <txova/kafka/admin.hpp>
 
+#include <txova/kafka/detail/completion_queue.hpp>
 #include <txova/kafka/detail/event_pump.hpp>
 #include <txova/kafka/detail/rdkafka_handles.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -102,13 +102,10 @@ public:
   rd_kafka_t* rk() const { return rk_.get(); }
   rd_kafka_queue_t* queue() const { return queue_.get(); }
 
-  // Completes `h` with `args` on its associated executor (append keeps the association).
-  // Always posted: never inline from an initiating call, a destructor or the event drain.
+  // Completes `h` with `args` on its associated executor, never inline (completion_queue).
   template <class Handler, class... Args>
   void complete(Handler h, Args... args) {
-    auto slot = boost::asio::get_associated_cancellation_slot(h);
-    if (slot.is_connected()) slot.clear();
-    boost::asio::post(ex_, boost::asio::append(std::move(h), std::move(args)...));
+    completions_.complete(std::move(h), std::move(args)...);
   }
 
   // Registers a pending request; returns the opaque to pass to librdkafka.
@@ -126,7 +123,7 @@ public:
       shared_handler->reset();
     };
     pending_.emplace(id, std::make_unique<pending_fn<decltype(on_ev), decltype(on_ab)>>(std::move(on_ev), std::move(on_ab)));
-    pump_->activate();
+    pump_->set_busy(true);
     if (slot.is_connected()) {
       // Cancelling stops the wait; the broker still finishes the request.
       slot.assign([weak = weak_from_this(), id](boost::asio::cancellation_type type) {
@@ -159,7 +156,7 @@ private:
     if (it == pending_.end()) return;
     auto op = std::move(it->second);
     pending_.erase(it);
-    if (pending_.empty()) pump_->deactivate();
+    if (pending_.empty()) pump_->set_busy(false);
     op->abort(ec);
   }
 
@@ -169,12 +166,13 @@ private:
     if (it == pending_.end()) return;  // cancelled earlier: nobody waits for it
     auto op = std::move(it->second);
     pending_.erase(it);
-    if (pending_.empty()) pump_->deactivate();
+    if (pending_.empty()) pump_->set_busy(false);
     op->on_event(ev);
   }
 
   boost::asio::any_io_executor ex_;
   admin_config cfg_;
+  completion_queue completions_{ex_};
   kafka_handle rk_;
   queue_handle queue_;
   std::unique_ptr<event_pump> pump_;

@@ -88,6 +88,20 @@ public:
     if (b) out = *b;
     else error_ = b.error();
   }
+  template <class Enum>
+  void choice(std::string_view var, Enum& out, std::initializer_list<std::pair<std::string_view, Enum>> names) {
+    const std::string* v = find(var);
+    if (!v || error_) return;
+    std::string allowed;
+    for (const auto& [name, value] : names) {
+      if (*v == name) {
+        out = value;
+        return;
+      }
+      allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+    }
+    error_ = bad(std::string(var), std::string(var) + "=\"" + *v + "\" is not one of " + allowed);
+  }
   /// The first malformed variable, or an empty diagnostic.
   const diagnostic& error() const noexcept { return error_; }
 
@@ -135,6 +149,10 @@ diagnostic producer_config::validate() const {
   if (max_message_bytes > max_queued_kbytes * 1024)
     return bad("max_queued_kbytes", "max_queued_kbytes " + std::to_string(max_queued_kbytes) +
                                          " cannot hold one message of max_message_bytes " + std::to_string(max_message_bytes));
+  if (statistics_interval.count() < 0 || statistics_interval.count() > 86400000)
+    return bad("statistics_interval", "statistics_interval " + std::to_string(statistics_interval.count()) + " ms is not in [0, 86400000]");
+  if (max_detached_waiting > 100000000)
+    return bad("max_detached_waiting", "max_detached_waiting " + std::to_string(max_detached_waiting) + " is over 100000000");
   if (!event_catalog) return bad("event_catalog", "event_catalog is null");
   // librdkafka judges the pass-through properties itself; make_conf names a refused one.
   if (auto conf = detail::make_conf(rdkafka_properties()); !conf) return conf.error();
@@ -155,6 +173,7 @@ std::map<std::string, std::string> producer_config::rdkafka_properties() const {
       {"message.timeout.ms", std::to_string(delivery_timeout.count())},
       {"queue.buffering.max.messages", std::to_string(max_queued_messages)},
       {"queue.buffering.max.kbytes", std::to_string(max_queued_kbytes)},
+      {"statistics.interval.ms", std::to_string(statistics_interval.count())},
   };
   for (const auto& [k, v] : properties) p[k] = v;
   return p;
@@ -189,6 +208,7 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   r.text("KAFKA_PRODUCER_COMPRESSION", c.compression);
   r.integer("KAFKA_PRODUCER_RETRIES", c.retries, 0, 100);
   r.flag("KAFKA_PRODUCER_IDEMPOTENCE", c.idempotence);
+  r.flag("KAFKA_PRODUCER_RESEND_POSSIBLY_PERSISTED", c.resend_possibly_persisted);
   r.flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter);
   r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff);
   r.millis("KAFKA_PRODUCER_LINGER_MS", c.linger);
@@ -199,7 +219,7 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
 
   // Everything else under the prefix is a librdkafka property.
   static const std::set<std::string, std::less<>> typed{
-      "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "DEAD_LETTER", "RETRY_BACKOFF_MS",
+      "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "RESEND_POSSIBLY_PERSISTED", "DEAD_LETTER", "RETRY_BACKOFF_MS",
       "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES"};
   pass_through(env, "KAFKA_PRODUCER_", typed, c.properties);
   return c;
@@ -244,6 +264,14 @@ diagnostic consumer_config::validate() const {
   if (statistics_interval.count() < 0)
     return bad("statistics_interval",
                "statistics_interval " + std::to_string(statistics_interval.count()) + " ms must not be negative");
+  if (dead_letter_attempts < 1 || dead_letter_attempts > 1000)
+    return bad("dead_letter_attempts", "dead_letter_attempts " + std::to_string(dead_letter_attempts) + " is not in [1, 1000]");
+  if (max_prefetch_records < 1 || max_prefetch_records > 10000000)
+    return bad("max_prefetch_records", "max_prefetch_records " + std::to_string(max_prefetch_records) + " is not in [1, 10000000]");
+  if (held_prefetch_records < 1 || held_prefetch_records > 10000000)
+    return bad("held_prefetch_records", "held_prefetch_records " + std::to_string(held_prefetch_records) + " is not in [1, 10000000]");
+  if (max_prefetch_kbytes < 1 || max_prefetch_kbytes > 2097151)
+    return bad("max_prefetch_kbytes", "max_prefetch_kbytes " + std::to_string(max_prefetch_kbytes) + " is not in [1, 2097151]");
   if (dead_letter_producer)
     if (auto d = dead_letter_producer->validate()) {
       d.field = "dead_letter_producer." + d.field;
@@ -268,6 +296,11 @@ std::map<std::string, std::string> consumer_config::rdkafka_properties() const {
       {"heartbeat.interval.ms", std::to_string(heartbeat_interval.count())},
       {"partition.assignment.strategy", cooperative ? "cooperative-sticky" : "range,roundrobin"},
       {"statistics.interval.ms", std::to_string(statistics_interval.count())},
+      // Bounded prefetch per partition (a held partition keeps its own queue): see
+      // docs/consumer.md for the memory bound these make.
+      {"queued.min.messages", std::to_string(max_prefetch_records)},
+      {"queued.max.messages.kbytes", std::to_string(max_prefetch_kbytes)},
+      {"fetch.message.max.bytes", std::to_string(std::max<std::size_t>(max_message_bytes + 4096, 1048576))},
   };
   for (const auto& [k, v] : properties) p[k] = v;
   p["enable.auto.commit"] = "false";  // never overridable: commits follow handled records only
@@ -298,12 +331,20 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
   r.millis("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout);
   r.flag("KAFKA_CONSUMER_DEAD_LETTER", c.dead_letter);
+  r.integer("KAFKA_CONSUMER_DEAD_LETTER_ATTEMPTS", c.dead_letter_attempts, 1, 1000);
+  r.integer<std::size_t>("KAFKA_CONSUMER_MAX_PREFETCH_RECORDS", c.max_prefetch_records, 1, 10000000);
+  r.integer<std::size_t>("KAFKA_CONSUMER_MAX_PREFETCH_KBYTES", c.max_prefetch_kbytes, 1, 2097151);
+  r.integer<std::size_t>("KAFKA_CONSUMER_HELD_PREFETCH_RECORDS", c.held_prefetch_records, 1, 10000000);
+  r.choice("KAFKA_CONSUMER_ON_DEAD_LETTER_FAILURE", c.on_dead_letter_failure,
+           {{"stop", dead_letter_failure::stop}, {"keep_retrying", dead_letter_failure::keep_retrying}});
+  r.choice("KAFKA_CONSUMER_TOMBSTONES", c.tombstones,
+           {{"skip", tombstone_policy::skip}, {"dead_letter", tombstone_policy::dead_letter}});
   if (r.error()) return r.error();
 
   static const std::set<std::string, std::less<>> typed{
       "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
       "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE", "SHUTDOWN_TIMEOUT_MS",
-      "DEAD_LETTER"};
+      "DEAD_LETTER", "DEAD_LETTER_ATTEMPTS", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES"};
   pass_through(env, "KAFKA_CONSUMER_", typed, c.properties);
   return c;
 }

@@ -1,60 +1,60 @@
 #include <txova/kafka/dlq.hpp>
 
+#include <txova/kafka/detail/base64.hpp>
 #include <txova/kafka/detail/json_text.hpp>
 
 #include <boost/json/value.hpp>
-
-#include <array>
 
 namespace txova::kafka {
 namespace {
 
 bool is_json_object(std::string_view text) {
-  auto v = detail::parse_strict(text, {}, "dead-lettered value");
+  auto v = detail::parse_strict(text, {text.size() + 1, 64}, "dead-lettered value");
   return v && v->is_object();
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += alphabet[(n >> 6) & 63];
-    out += alphabet[n & 63];
-  }
-  if (const std::size_t rest = in.size() - i; rest > 0) {
-    unsigned n = static_cast<unsigned char>(in[i]) << 16;
-    if (rest == 2) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += alphabet[(n >> 18) & 63];
-    out += alphabet[(n >> 12) & 63];
-    out += rest == 2 ? alphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
+bool is_failure_header(std::string_view name) {
+  return name.starts_with("kafka_dlt-") || name.starts_with("txova_dlt-");
 }
 
 }  // namespace
 
-std::string to_json(const dead_letter& d) {
+std::size_t record_size(const producer_record& r) noexcept {
+  // Kafka's record format: a varint-framed record (at most ~25 bytes of its own) in a batch
+  // whose header is 61 bytes; headers cost their bytes plus two varints each.
+  std::size_t n = 128 + (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
+  for (const auto& [k, v] : r.headers) n += k.size() + v.size() + 10;
+  return n;
+}
+
+std::string to_json(const dead_letter& d, dead_letter_value value) {
   std::string out = "{\"original_topic\":";
   detail::append_quoted(out, d.original_topic);
   out += ",\"original_partition\":";
   detail::append_number(out, static_cast<std::int64_t>(d.original_partition));
   out += ",\"original_offset\":";
   detail::append_number(out, static_cast<std::int64_t>(d.original_offset));
-  out += ",\"original_key\":";
-  detail::append_quoted(out, d.original_key);
-  if (is_json_object(d.original_value)) {
+  if (!d.original_key) {
+    out += ",\"original_key\":null";
+  } else if (detail::is_valid_utf8(*d.original_key)) {
+    out += ",\"original_key\":";
+    detail::append_quoted(out, *d.original_key);
+  } else {
+    out += ",\"original_key_base64\":\"";
+    out += detail::base64(*d.original_key);
+    out += '"';
+  }
+  if (!d.original_value) {
+    out += ",\"tombstone\":true";
+  } else if (value == dead_letter_value::omitted) {
+    out += ",\"value_omitted\":true,\"original_value_bytes\":";
+    detail::append_number(out, static_cast<std::uint64_t>(d.original_value->size()));
+  } else if (is_json_object(*d.original_value)) {
     out += ",\"envelope\":";
-    out += d.original_value;
+    out += *d.original_value;
   } else {
     out += ",\"raw_base64\":\"";
-    out += base64(d.original_value);
+    out += detail::base64(*d.original_value);
     out += '"';
   }
   out += ",\"error_message\":";
@@ -92,6 +92,34 @@ std::vector<std::pair<std::string, std::string>> headers(const dead_letter& d) {
   add(dlt_headers::last_failure, format_timestamp(d.last_failure));
   if (d.consumer_group) add(dlt_headers::original_consumer_group, *d.consumer_group);
   return h;
+}
+
+producer_record dead_letter_record(const dead_letter& d, std::string dlq_topic,
+                                   const std::vector<std::pair<std::string, std::string>>& original_headers,
+                                   std::size_t max_bytes) {
+  producer_record r;
+  r.topic = std::move(dlq_topic);
+  r.key = d.original_key;
+  const auto build = [&](const dead_letter& what, dead_letter_value value, bool with_original_headers) {
+    r.value = to_json(what, value);
+    r.headers = headers(what);
+    if (value == dead_letter_value::omitted) r.headers.emplace_back(dlt_headers::value_omitted, "true");
+    if (with_original_headers)
+      for (const auto& h : original_headers)
+        if (!is_failure_header(h.first)) r.headers.push_back(h);
+    return record_size(r) <= max_bytes;
+  };
+  if (build(d, dead_letter_value::embedded, true)) return r;
+  if (build(d, dead_letter_value::omitted, true)) return r;
+  if (build(d, dead_letter_value::omitted, false)) return r;
+  dead_letter cut = d;
+  if (cut.error_message.size() > 1024) {
+    cut.error_message.resize(1024);
+    while (!cut.error_message.empty() && !detail::is_valid_utf8(cut.error_message)) cut.error_message.pop_back();
+    cut.error_message += " [cut]";
+  }
+  build(cut, dead_letter_value::omitted, false);  // what is left is metadata: small by nature
+  return r;
 }
 
 }  // namespace txova::kafka

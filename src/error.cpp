@@ -25,6 +25,9 @@ public:
       case error::dead_letter_failed: return "not delivered, and the dead-letter topic could not be written either";
       case error::closed: return "the client is closed";
       case error::timed_out: return "the deadline passed before the operation finished";
+      case error::queue_full: return "no room to take it now";
+      case error::fatal: return "the client hit a fatal error and can do no more";
+      case error::internal: return "an internal error of the library (see the log)";
     }
     return "txova.kafka error " + std::to_string(ev);
   }

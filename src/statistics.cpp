@@ -19,12 +19,24 @@ std::int64_t integer_or(const boost::json::object& o, std::string_view key, std:
 }  // namespace
 
 std::vector<partition_statistics> parse_partition_statistics(std::string_view json) {
-  std::vector<partition_statistics> out;
+  return parse_statistics(json).partitions;
+}
+
+client_statistics parse_statistics(std::string_view json) {
+  client_statistics stats;
+  auto& out = stats.partitions;
   boost::system::error_code ec;
   const boost::json::value root = boost::json::parse(json, ec);
-  if (ec || !root.is_object()) return out;
+  if (ec || !root.is_object()) return stats;
+  if (const auto* brokers = root.as_object().if_contains("brokers"); brokers && brokers->is_object())
+    for (const auto& [name, bv] : brokers->as_object()) {
+      if (!bv.is_object() || integer_or(bv.as_object(), "nodeid", -1) < 0) continue;
+      ++stats.brokers_known;
+      const auto* state = bv.as_object().if_contains("state");
+      if (state && state->is_string() && state->as_string() == "UP") ++stats.brokers_up;
+    }
   const auto* topics = root.as_object().if_contains("topics");
-  if (!topics || !topics->is_object()) return out;
+  if (!topics || !topics->is_object()) return stats;
   for (const auto& [topic, tv] : topics->as_object()) {
     if (!tv.is_object()) continue;
     const auto* parts = tv.as_object().if_contains("partitions");
@@ -37,7 +49,7 @@ std::vector<partition_statistics> parse_partition_statistics(std::string_view js
       out.push_back({std::string(topic), partition, integer_or(po, "consumer_lag", -1), integer_or(po, "hi_offset", -1)});
     }
   }
-  return out;
+  return stats;
 }
 
 }  // namespace txova::kafka::detail

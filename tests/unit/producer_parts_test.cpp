@@ -28,7 +28,8 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_documented_ones) {
   BOOST_TEST(p.at("linger.ms") == "5");
   BOOST_TEST(p.at("compression.codec") == "snappy");
   BOOST_TEST(p.at("message.max.bytes") == "1048576");
-  BOOST_TEST(c.retries == 3);
+  BOOST_TEST(c.retries == 0, "our re-sends are off by default: they can reorder a key's events");
+  BOOST_TEST(!c.resend_possibly_persisted);
 }
 
 BOOST_AUTO_TEST_CASE(validate_names_the_bad_field_and_value) {

@@ -11,6 +11,7 @@
 #include <txova/kafka/catalog.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/topics.hpp>
+#include <txova/kafka/detail/default_token.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -108,7 +109,7 @@ public:
 
   /// Creates topics: completes with (error_code, one outcome per topic). The error_code is
   /// for the request as a whole (e.g. timed out); per-topic failures are in the outcomes.
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = detail::default_token_t<Executor>>
   auto async_create_topics(std::vector<topic_spec> specs, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<topic_outcome>)>(
         [core = core_](auto handler, std::vector<topic_spec> s) {
@@ -118,7 +119,7 @@ public:
   }
 
   /// Deletes topics: completes with (error_code, one outcome per topic).
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = detail::default_token_t<Executor>>
   auto async_delete_topics(std::vector<std::string> names, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<topic_outcome>)>(
         [core = core_](auto handler, std::vector<std::string> n) {
@@ -128,7 +129,7 @@ public:
   }
 
   /// Describes a topic's configuration; an unknown topic is an rdkafka error naming it.
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = detail::default_token_t<Executor>>
   auto async_describe_topic(std::string name, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, topic_description)>(
         [core = core_](auto handler, std::string n) { detail::start_describe(core, std::move(n), std::move(handler)); },
@@ -137,7 +138,7 @@ public:
 
   /// Creates what is missing, leaves what exists, reports topics with too few partitions.
   /// Idempotent. The error_code is set only when the request as a whole failed.
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = detail::default_token_t<Executor>>
   auto async_ensure_topics(std::vector<topic_spec> specs, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, ensure_report)>(
         [core = core_](auto handler, std::vector<topic_spec> s) {

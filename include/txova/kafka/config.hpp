@@ -30,7 +30,13 @@ struct producer_config {
   std::string client_id = "txova-producer";      ///< client.id, shows up in broker logs and metrics
   std::string acks = "all";                      ///< "all", "1" or "0"
   bool idempotence = true;                       ///< enable.idempotence (needs acks=all)
-  int retries = 3;                               ///< our retries after librdkafka gave up, then DLQ
+  /// Our re-sends after librdkafka gave up (at delivery_timeout), then the DLQ. Off by default:
+  /// librdkafka's own retries keep per-key order and never duplicate (idempotence), ours send a
+  /// new message that later events of the same key may overtake (docs/producer.md).
+  int retries = 0;
+  /// Re-send (when retries > 0) also a message librdkafka says may already be stored
+  /// (POSSIBLY_PERSISTED), accepting a possible duplicate; off: such a failure goes to the DLQ.
+  bool resend_possibly_persisted = false;
   std::chrono::milliseconds retry_backoff{100};  ///< first backoff; doubles, with jitter, up to the max
   std::chrono::milliseconds retry_backoff_max{5000};
   std::size_t batch_bytes = 16 * 1024;           ///< batch.size
@@ -40,6 +46,8 @@ struct producer_config {
   std::chrono::milliseconds delivery_timeout{30000};  ///< message.timeout.ms: librdkafka's own retries end here
   std::size_t max_queued_messages = 100000;      ///< queue.buffering.max.messages; publishes wait for room beyond it
   std::size_t max_queued_kbytes = 256 * 1024;    ///< queue.buffering.max.kbytes
+  std::size_t max_detached_waiting = 1000;       ///< publish_detached calls that may wait for room; more fail with queue_full
+  std::chrono::milliseconds statistics_interval{10000};  ///< librdkafka statistics (brokers known to the health check); 0: off
   bool dead_letter = true;                       ///< route events that exhausted their retries to <topic>.dlq
   wakeup_mode wakeup = wakeup_mode::fd;
   const catalog* event_catalog = &txova_catalog();  ///< partition keys; topics unless `routes` says otherwise
@@ -53,7 +61,7 @@ struct producer_config {
   std::map<std::string, std::string> rdkafka_properties() const;
 
   /// Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and KAFKA_PRODUCER_* over `base`:
-  /// KAFKA_PRODUCER_ACKS, _IDEMPOTENCE (true/false), _RETRIES, _RETRY_BACKOFF_MS, _BATCH_SIZE,
+  /// KAFKA_PRODUCER_ACKS, _IDEMPOTENCE (true/false), _RETRIES, _RESEND_POSSIBLY_PERSISTED, _RETRY_BACKOFF_MS, _BATCH_SIZE,
   /// _LINGER_MS, _COMPRESSION, _MAX_MESSAGE_BYTES, _DELIVERY_TIMEOUT_MS, _DEAD_LETTER (true/false);
   /// any other KAFKA_PRODUCER_X_Y becomes the librdkafka property "x.y"
   /// (KAFKA_PRODUCER_SASL_MECHANISMS -> sasl.mechanisms). A malformed value names the variable.
@@ -63,6 +71,18 @@ struct producer_config {
   static boost::system::result<producer_config, diagnostic> from_env(const std::map<std::string, std::string>& env);
   static boost::system::result<producer_config, diagnostic> from_env(const std::map<std::string, std::string>& env,
                                                                      producer_config base);
+};
+
+/// What the consumer does when a dead letter cannot be written dead_letter_attempts times.
+enum class dead_letter_failure {
+  stop,           ///< stop the consumer with an error naming the record, the DLQ and the reason
+  keep_retrying,  ///< keep trying (with backoff); the partition is reported stuck in stats and health
+};
+
+/// What the consumer does with a record whose value is null (a tombstone): never an envelope.
+enum class tombstone_policy {
+  skip,         ///< counted (stats().tombstones), logged, committed
+  dead_letter,  ///< written to the DLQ ("tombstone":true) like other records that are not envelopes
 };
 
 /// The consumer's settings. Defaults are the production defaults of txova services.
@@ -85,6 +105,19 @@ struct consumer_config {
   std::chrono::milliseconds shutdown_timeout{30000};     ///< stop(): in-flight handlers get this long, then are cancelled
   std::chrono::milliseconds statistics_interval{5000};   ///< librdkafka statistics (lag); 0 turns them off
   bool dead_letter = true;                               ///< failed and poison records go to <topic>.dlq
+  int dead_letter_attempts = 3;                          ///< DLQ writes tried before on_dead_letter_failure applies
+  dead_letter_failure on_dead_letter_failure = dead_letter_failure::stop;
+  tombstone_policy tombstones = tombstone_policy::skip;
+  /// What librdkafka may prefetch (queued.min.messages and queued.max.messages.kbytes): for the
+  /// consumer queue all flowing partitions share, and again for each partition held for
+  /// backpressure. docs/consumer.md has the memory bound they make, and the throughput cost of
+  /// setting them low (a queue over either stops fetching for up to a second).
+  std::size_t max_prefetch_records = 100000;
+  std::size_t max_prefetch_kbytes = 65536;
+  /// Records a partition held for backpressure may keep prefetched in librdkafka; beyond that it
+  /// stops fetching and drops them (they are fetched again when it is released), so a partition
+  /// held for long costs this many records, not the prefetch limits above.
+  std::size_t held_prefetch_records = 1000;
   wakeup_mode wakeup = wakeup_mode::fd;
   std::optional<producer_config> dead_letter_producer;   ///< default: brokers and security properties of this config
   std::map<std::string, std::string> properties;         ///< any librdkafka property; wins over the fields
@@ -101,7 +134,8 @@ struct consumer_config {
   /// Reads KAFKA_BROKERS, KAFKA_GROUP_ID and KAFKA_CONSUMER_*: _AUTO_OFFSET_RESET,
   /// _MAX_POLL_RECORDS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS, _MAX_RETRIES,
   /// _RETRY_BACKOFF_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _SHUTDOWN_TIMEOUT_MS,
-  /// _COOPERATIVE (true/false), _DEAD_LETTER (true/false);
+  /// _COOPERATIVE (true/false), _DEAD_LETTER (true/false), _DEAD_LETTER_ATTEMPTS,
+  /// _ON_DEAD_LETTER_FAILURE (stop/keep_retrying), _TOMBSTONES (skip/dead_letter), _MAX_PREFETCH_RECORDS, _MAX_PREFETCH_KBYTES, _HELD_PREFETCH_RECORDS;
   /// any other KAFKA_CONSUMER_X_Y becomes the librdkafka property "x.y".
   static boost::system::result<consumer_config, diagnostic> from_env();
   static boost::system::result<consumer_config, diagnostic> from_env(consumer_config base);

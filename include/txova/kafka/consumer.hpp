@@ -15,10 +15,12 @@
 //
 // At-least-once: an offset is committed only when every record before it in its partition is
 // done (handled, dead-lettered, or skipped as a business error). A record whose handler keeps
-// failing goes to <topic>.dlq; a DLQ write that fails is retried, never skipped.
+// failing goes to <topic>.dlq; a DLQ write that fails is retried, never skipped, and when it
+// keeps failing the consumer stops with an error (or, by choice, reports the partition stuck).
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/handler.hpp>
 #include <txova/kafka/handler_error.hpp>
+#include <txova/kafka/detail/default_token.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -43,11 +45,16 @@ struct consumer_stats {
   std::uint64_t dead_lettered = 0;  ///< written to a DLQ (failed handlers and poison records)
   std::uint64_t poison = 0;         ///< records that were not a valid envelope (or too large)
   std::uint64_t skipped = 0;        ///< business errors and unrouted types, committed
+  std::uint64_t tombstones = 0;     ///< records with a null value (see consumer_config::tombstones)
+  std::uint64_t partition_errors = 0;  ///< errors librdkafka reported about a partition (nothing skipped)
+  std::uint64_t dead_letter_failures = 0;  ///< DLQ writes that failed (and were tried again)
+  std::uint64_t trimmed = 0;        ///< held partitions stopped and their prefetch dropped (memory bound)
   std::uint64_t commits = 0;        ///< offset commits the broker accepted
   std::uint64_t rebalances = 0;     ///< assignments and revocations
   std::size_t assigned = 0;         ///< partitions assigned now
   std::size_t in_flight = 0;        ///< records fetched and not done
   std::size_t paused = 0;           ///< partitions held at librdkafka now because their strand is full
+  std::size_t stuck = 0;            ///< partitions whose DLQ write keeps failing (keep_retrying policy)
 };
 
 /// How far a partition is behind.
@@ -66,16 +73,25 @@ struct consumer_health {
   bool running = false;
   std::size_t assigned_partitions = 0;
   std::chrono::milliseconds since_last_poll{0};
+  bool brokers_reachable = true;         ///< false once librdkafka reports every broker down
+  std::vector<std::string> stuck_partitions;  ///< "topic[p]" whose DLQ write keeps failing
   std::vector<partition_lag> lag;
   std::string detail;  ///< why not healthy
 };
 
 namespace detail {
 class consumer_core;
+class consumer_port;
+class producer_port;
 using run_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 using record_handler = boost::asio::any_completion_handler<void(boost::system::error_code, consumed_record)>;
 using consumer_health_handler = boost::asio::any_completion_handler<void(boost::system::error_code, consumer_health)>;
 std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg);
+/// A consumer over other ports (tests, the test kit): `port` stands in for librdkafka's consumer,
+/// `dead_letters` (may be null: librdkafka) for its DLQ producer.
+std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg,
+                                                  std::unique_ptr<consumer_port> port,
+                                                  std::unique_ptr<producer_port> dead_letters);
 router& routes(consumer_core&);
 void start_run(consumer_core&, run_handler);
 void start_next_record(consumer_core&, record_handler);
@@ -84,6 +100,7 @@ void start_health_check(consumer_core&, consumer_health_handler);
 void stop(consumer_core&);
 consumer_stats stats(const consumer_core&);
 std::vector<partition_lag> lag(const consumer_core&);
+diagnostic failure(const consumer_core&);
 void destroy(consumer_core&) noexcept;
 }  // namespace detail
 
@@ -91,6 +108,8 @@ template <class Executor = boost::asio::any_io_executor>
 class basic_consumer {
 public:
   using executor_type = Executor;
+  /// What an operation completes with when no token is named: `co_await c.async_run()`.
+  using default_token = detail::default_token_t<Executor>;
 
   /// The async generator of fetched records, for code that handles records itself instead of
   /// through routes: each record must be passed to mark_done() when finished, or it (and every
@@ -99,7 +118,7 @@ public:
   public:
     /// The next fetched record: (error_code, record); error::closed once the consumer stopped.
     template <boost::asio::completion_token_for<void(boost::system::error_code, consumed_record)> Token =
-                  boost::asio::default_completion_token_t<Executor>>
+                  detail::default_token_t<Executor>>
     auto async_next(Token&& token = {}) {
       return boost::asio::async_initiate<Token, void(boost::system::error_code, consumed_record)>(
           [core = core_](auto handler) { detail::start_next_record(*core, std::move(handler)); }, token);
@@ -114,6 +133,10 @@ public:
   /// Validates `cfg` (throws diagnostic_error naming the bad field); joins the group when run.
   basic_consumer(Executor ex, consumer_config cfg)
       : ex_(std::move(ex)), core_(detail::make_consumer_core(ex_, std::move(cfg))) {}
+  /// A consumer over other ports than librdkafka's (tests, the test kit).
+  basic_consumer(Executor ex, consumer_config cfg, std::unique_ptr<detail::consumer_port> port,
+                 std::unique_ptr<detail::producer_port> dead_letters = nullptr)
+      : ex_(std::move(ex)), core_(detail::make_consumer_core(ex_, std::move(cfg), std::move(port), std::move(dead_letters))) {}
   /// Stops at once: nothing more is committed (what was not is redelivered to the group).
   /// Run async_run to its end (stop()) for a graceful shutdown.
   ~basic_consumer() {
@@ -130,9 +153,10 @@ public:
   /// Joins the group and handles records until stop(); then finishes in-flight handlers (at most
   /// shutdown_timeout), commits, and leaves the group. Completes with (error_code): success after
   /// a clean stop, error::timed_out when handlers had to be cancelled or a final commit did not
-  /// make it, error::closed when the consumer already ran.
-  template <boost::asio::completion_token_for<void(boost::system::error_code)> Token =
-                boost::asio::default_completion_token_t<Executor>>
+  /// make it, error::closed when the consumer already ran; when the consumer stopped on its own
+  /// (a DLQ that cannot be written, a fatal or internal error), that error, described by
+  /// failure().
+  template <boost::asio::completion_token_for<void(boost::system::error_code)> Token = default_token>
   auto async_run(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [core = core_](auto handler) { detail::start_run(*core, std::move(handler)); }, token);
@@ -147,8 +171,7 @@ public:
   void stop() { detail::stop(*core_); }
 
   /// Assigned partitions, time since the last poll of librdkafka, and per-partition lag.
-  template <boost::asio::completion_token_for<void(boost::system::error_code, consumer_health)> Token =
-                boost::asio::default_completion_token_t<Executor>>
+  template <boost::asio::completion_token_for<void(boost::system::error_code, consumer_health)> Token = default_token>
   auto async_health_check(Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, consumer_health)>(
         [core = core_](auto handler) { detail::start_health_check(*core, std::move(handler)); }, token);
@@ -157,6 +180,8 @@ public:
   consumer_stats stats() const { return detail::stats(*core_); }
   /// Per-partition lag of the assigned partitions.
   std::vector<partition_lag> lag() const { return detail::lag(*core_); }
+  /// Why the consumer stopped on its own, naming what and with which values (empty otherwise).
+  diagnostic failure() const { return detail::failure(*core_); }
 
 private:
   Executor ex_;

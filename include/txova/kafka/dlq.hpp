@@ -1,15 +1,25 @@
 #pragma once
 // Dead-letter records: what failed, where it came from and why, in the JSON body and as Kafka
 // headers (Spring Kafka's kafka_dlt-* names where one fits), so tools that read only headers
-// see the failure too. Sans-IO: building a record touches no broker.
+// see the failure too. Sans-IO: building a record touches no broker. Producer and consumer
+// write their dead letters with the one builder here (dead_letter_record).
 //
 // Body: {"original_topic":"txova.rides.v1","original_partition":3,"original_offset":42,
 //        "original_key":"ride-1","envelope":{...the event, byte for byte...},
 //        "error_message":"...","attempt_count":4,"first_failure":"...Z","last_failure":"...Z",
 //        "consumer_group":"billing-group"}
-// When the original bytes are not a JSON object (poison input), "envelope" is absent and
-// "raw_base64" holds them. partition/offset are -1 when the event never reached a partition
-// (a producer-side failure); consumer_group is absent on the producer side.
+// The original is kept exactly:
+//  - a value that is a JSON object is embedded verbatim as "envelope"; any other value is
+//    "raw_base64"; a tombstone (null value) is "tombstone":true, never confused with an empty
+//    value ("raw_base64":"");
+//  - a key that is valid UTF-8 is "original_key" (null when the record had none); any other key
+//    is "original_key_base64";
+//  - a record too large to be embedded in a dead letter that fits `max_bytes` is left out:
+//    "value_omitted":true and "original_value_bytes":N, and original_topic, partition and offset
+//    say where the bytes are.
+// partition/offset are -1 when the event never reached a partition (a producer-side failure);
+// consumer_group is absent on the producer side.
+#include <txova/kafka/producer_record.hpp>
 #include <txova/kafka/timestamp.hpp>
 
 #include <cstdint>
@@ -26,8 +36,8 @@ struct dead_letter {
   std::string original_topic;
   std::int32_t original_partition = -1;
   std::int64_t original_offset = -1;
-  std::string original_key;
-  std::string original_value;  ///< the record's bytes: an envelope's JSON, or whatever arrived
+  std::optional<std::string> original_key;    ///< nullopt: the record had no key
+  std::optional<std::string> original_value;  ///< the record's bytes; nullopt: a tombstone
   std::string error_message;
   int attempt_count = 1;
   timestamp first_failure{};
@@ -46,13 +56,29 @@ inline constexpr std::string_view exception_message = "kafka_dlt-exception-messa
 inline constexpr std::string_view attempt_count = "txova_dlt-attempt-count";
 inline constexpr std::string_view first_failure = "txova_dlt-first-failure";
 inline constexpr std::string_view last_failure = "txova_dlt-last-failure";
+inline constexpr std::string_view value_omitted = "txova_dlt-value-omitted";
 }  // namespace dlt_headers
+
+/// How a dead letter carries the original value.
+enum class dead_letter_value {
+  embedded,  ///< the original bytes, as "envelope" or "raw_base64" (or "tombstone")
+  omitted,   ///< left out for size: "value_omitted", "original_value_bytes"
+};
 
 /// The record's JSON body (see above). An original value that is a JSON object is embedded
 /// verbatim, so the envelope inside is byte-identical to what was published.
-std::string to_json(const dead_letter& d);
+std::string to_json(const dead_letter& d, dead_letter_value value = dead_letter_value::embedded);
 
 /// The failure as headers, in a fixed order.
 std::vector<std::pair<std::string, std::string>> headers(const dead_letter& d);
+
+/// The record to write to `dlq_topic` for `d`: keyed by the original key, the body, the failure
+/// headers, then `original_headers` (minus earlier kafka_dlt-* and txova_dlt-* ones, which the
+/// new failure replaces). When that would weigh more than `max_bytes` (record_size), the
+/// original value is omitted, then the original headers, then the error message is cut to
+/// 1 KiB: a dead letter is always written, never dropped for its size.
+producer_record dead_letter_record(const dead_letter& d, std::string dlq_topic,
+                                   const std::vector<std::pair<std::string, std::string>>& original_headers,
+                                   std::size_t max_bytes);
 
 }  // namespace txova::kafka

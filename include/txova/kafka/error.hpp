@@ -26,6 +26,9 @@ enum class error {
   dead_letter_failed,  ///< neither delivered nor written to the dead-letter topic
   closed,              ///< the client is closed (or closing) and takes no new work
   timed_out,           ///< a deadline passed before the operation could finish
+  queue_full,          ///< no room to take the work now, and it may not wait (publish_detached)
+  fatal,               ///< the client hit a fatal error (librdkafka's fatal state) and can do no more
+  internal,            ///< the library caught an unexpected failure of its own (logged with details)
 };
 
 /// The category of `error`; its name is "txova.kafka".

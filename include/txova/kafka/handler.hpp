@@ -8,6 +8,7 @@
 // A handler fails by throwing transient_error, permanent_error or business_error
 // (handler_error.hpp); anything else counts as transient.
 #include <txova/kafka/envelope.hpp>
+#include <txova/kafka/record.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/router.hpp>
 #include <txova/kafka/timestamp.hpp>
@@ -25,43 +26,6 @@
 #include <vector>
 
 namespace txova::kafka {
-
-namespace detail {
-struct raw_message;  // owns a librdkafka message
-struct raw_message_deleter {
-  void operator()(raw_message*) const noexcept;
-};
-}  // namespace detail
-
-/// One record as fetched: where it came from and its bytes, untouched. Owns the fetched message
-/// (no copy of the value is made).
-class consumed_record {
-public:
-  consumed_record() = default;
-  /// `owner` keeps the librdkafka client alive while the message lives (librdkafka requires
-  /// every message to be destroyed before its client).
-  consumed_record(detail::raw_message* m, std::shared_ptr<void> owner) noexcept : owner_(std::move(owner)), msg_(m) {}
-
-  std::string_view topic() const noexcept;
-  std::int32_t partition() const noexcept;
-  std::int64_t offset() const noexcept;
-  std::string_view key() const noexcept;
-  std::string_view value() const noexcept;
-  /// The record's headers in order (a header without a value has an empty one).
-  std::vector<std::pair<std::string, std::string>> headers() const;
-  /// The first value of header `name`, if any.
-  std::optional<std::string> header(std::string_view name) const;
-  /// librdkafka's reason when it could not read this record (then value() is empty), else nullptr.
-  const char* error() const noexcept;
-  /// The broker's timestamp of the record.
-  timestamp broker_time() const noexcept;
-  explicit operator bool() const noexcept { return msg_ != nullptr; }
-  detail::raw_message* raw() const noexcept { return msg_.get(); }
-
-private:
-  std::shared_ptr<void> owner_;  // declared first: destroyed after the message
-  std::unique_ptr<detail::raw_message, detail::raw_message_deleter> msg_;
-};
 
 /// What a handler knows besides the envelope: where the record came from and which attempt this
 /// is, and the chain it belongs to (so follow-up events carry the causation).

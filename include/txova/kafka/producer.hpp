@@ -11,14 +11,18 @@
 //     is never sent;
 //  2. handed to librdkafka (acks=all, idempotent); if its queue is full the publish waits for room
 //     (cancellable);
-//  3. librdkafka retries within delivery_timeout; if it still fails and the error is transient,
-//     we retry `retries` more times with exponential backoff and jitter;
+//  3. librdkafka retries within delivery_timeout, keeping per-key order and without duplicates
+//     (idempotence); our own re-sends after that are off by default (`retries`), because a
+//     re-send is a new message that can overtake later ones of its key;
 //  4. then the event goes to <topic>.dlq with the failure (dead_letter=true) and the caller gets
 //     the original error, or error::dead_letter_failed when even the DLQ could not be written.
-// Cancelling a publish stops the wait; it cannot take back a message librdkafka already sent.
+// Cancelling a publish stops the wait; it cannot take back a message librdkafka already sent
+// (a failure after that is still dead-lettered and counted, see docs/producer.md).
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/error.hpp>
+#include <txova/kafka/producer_record.hpp>
+#include <txova/kafka/detail/default_token.hpp>
 #include <txova/kafka/timestamp.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -47,21 +51,13 @@ struct delivery {
   int attempts = 0;               ///< sends it took (0: never sent)
   std::string dead_letter_topic;  ///< set when the event was written to its DLQ instead
   std::string error_message;      ///< on failure: what went wrong, with the values involved
+  std::string event_id;           ///< the envelope's id (the event-id header of a raw record)
 };
 
 /// Overrides for one publish.
 struct publish_options {
   std::optional<std::string> topic;  ///< instead of the routed topic
   std::optional<std::string> key;    ///< instead of the catalog's partition key (needed for types not in the catalog)
-};
-
-/// A record sent as is (async_send): no envelope validation, no envelope headers. What dead
-/// letters and replays are written with.
-struct producer_record {
-  std::string topic;
-  std::string key;
-  std::string value;
-  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 /// One envelope's outcome in a batch.
@@ -73,12 +69,16 @@ struct publish_result {
 /// Counters since the producer was created; gauges at the time of the call.
 struct producer_stats {
   std::uint64_t sent = 0;           ///< acknowledged by the broker
-  std::uint64_t failed = 0;         ///< completed with an error (validation failures included)
+  std::uint64_t failed = 0;         ///< ended with an error (validation failures included; cancellations not)
   std::uint64_t retried = 0;        ///< our retries (librdkafka's own are not counted)
   std::uint64_t dead_lettered = 0;  ///< written to a DLQ
+  std::uint64_t cancelled = 0;      ///< cancelled by their caller before they were sent
+  std::uint64_t failed_after_cancel = 0;  ///< cancelled in flight, then not delivered (dead-lettered or reported)
+  std::uint64_t rejected = 0;       ///< publish_detached calls refused at once for want of room
   std::size_t in_flight = 0;        ///< publishes not yet completed
   std::size_t queue_depth = 0;      ///< messages in librdkafka's queues (rd_kafka_outq_len)
   std::size_t waiting_for_room = 0; ///< publishes waiting because librdkafka's queue was full
+  bool fatal = false;               ///< librdkafka hit a fatal error: nothing more can be sent
 };
 
 /// One event async_close could not deliver.
@@ -102,12 +102,17 @@ struct health_report {
 
 namespace detail {
 class producer_core;
+class producer_port;
 using publish_handler = boost::asio::any_completion_handler<void(boost::system::error_code, delivery)>;
 using batch_handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<publish_result>)>;
 using flush_handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
 using close_handler = boost::asio::any_completion_handler<void(boost::system::error_code, close_report)>;
 using health_handler = boost::asio::any_completion_handler<void(boost::system::error_code, health_report)>;
+/// A producer over librdkafka.
 std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg);
+/// A producer over another port (tests, the test kit): `port` stands in for librdkafka.
+std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg,
+                                                  std::unique_ptr<producer_port> port);
 struct prepared_publish;  // validated and encoded, or why not
 struct prepared_deleter {
   void operator()(prepared_publish*) const noexcept;
@@ -117,6 +122,7 @@ prepared_ptr prepare_publish(producer_core&, const envelope&, const publish_opti
 prepared_ptr prepare_record(producer_core&, producer_record);
 void start_publish(producer_core&, prepared_ptr, publish_handler);
 void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
+boost::system::error_code publish_detached(producer_core&, prepared_ptr, publish_handler);
 void start_flush(producer_core&, std::chrono::milliseconds, flush_handler);
 void start_close(producer_core&, std::chrono::milliseconds, close_handler);
 void start_health_check(producer_core&, std::chrono::milliseconds, health_handler);
@@ -128,10 +134,15 @@ template <class Executor = boost::asio::any_io_executor>
 class basic_producer {
 public:
   using executor_type = Executor;
+  /// What an operation completes with when no token is named: `co_await p.async_publish(e)`.
+  using default_token = detail::default_token_t<Executor>;
 
   /// Validates `cfg` (throws diagnostic_error naming the bad field) and connects lazily.
   basic_producer(Executor ex, producer_config cfg)
       : ex_(std::move(ex)), core_(detail::make_producer_core(ex_, std::move(cfg))) {}
+  /// A producer whose messages go to `port` instead of librdkafka (tests and the test kit).
+  basic_producer(Executor ex, producer_config cfg, std::unique_ptr<detail::producer_port> port)
+      : ex_(std::move(ex)), core_(detail::make_producer_core(ex_, std::move(cfg), std::move(port))) {}
   /// Pending publishes complete with operation_aborted; librdkafka's queue is purged.
   /// Call async_close first to deliver what is queued.
   ~basic_producer() {
@@ -144,14 +155,12 @@ public:
 
   /// Publishes `e` to its routed topic, keyed by its partition key: completes with
   /// (error_code, delivery). An empty correlation_id starts a new chain (the event's id).
-  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
-                boost::asio::default_completion_token_t<Executor>>
+  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
   auto async_publish(const envelope& e, Token&& token = {}) {
     return async_publish(e, publish_options{}, std::forward<Token>(token));
   }
 
-  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
-                boost::asio::default_completion_token_t<Executor>>
+  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
   auto async_publish(const envelope& e, const publish_options& options, Token&& token = {}) {
     // Validated and encoded now, so the envelope is read once and not copied; a deferred
     // operation carries the encoded bytes.
@@ -163,8 +172,7 @@ public:
   }
 
   /// A typed catalog event: type, version, topic and key come from its catalog entry.
-  template <event Event, boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
-                             boost::asio::default_completion_token_t<Executor>>
+  template <event Event, boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
   auto async_publish(const Event& ev, const event_context& ctx, Token&& token = {}) {
     return async_publish(make_envelope(ev, ctx), publish_options{}, std::forward<Token>(token));
   }
@@ -172,7 +180,7 @@ public:
   /// Validates every envelope before sending any: if one is invalid nothing is sent, it carries
   /// its validation error and the others error::not_sent. Otherwise all are sent and each gets
   /// its own result; the error_code is error::batch_incomplete when any failed.
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = default_token>
   auto async_publish_batch(std::vector<envelope> envelopes, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<publish_result>)>(
         [core = core_](auto handler, std::vector<envelope> es) {
@@ -183,8 +191,7 @@ public:
 
   /// Sends `record` as is to its topic (retried like a publish, never dead-lettered itself):
   /// completes with (error_code, delivery).
-  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token =
-                boost::asio::default_completion_token_t<Executor>>
+  template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
   auto async_send(producer_record record, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, delivery)>(
         [core = core_](auto handler, detail::prepared_ptr p) {
@@ -193,17 +200,22 @@ public:
         token, detail::prepare_record(*core_, std::move(record)));
   }
 
-  /// Fire and forget: `on_delivery` (may be empty) runs on the producer's executor.
-  void publish_detached(const envelope& e, std::function<void(boost::system::error_code, const delivery&)> on_delivery = {}) {
-    detail::start_publish(*core_, detail::prepare_publish(*core_, e, publish_options{}),
-                          boost::asio::bind_executor(ex_, [cb = std::move(on_delivery)](boost::system::error_code ec, delivery d) {
-                            if (cb) cb(ec, d);
-                          }));
+  /// Fire and forget: `on_delivery` (may be empty) runs on the producer's executor with the
+  /// outcome. When librdkafka's queue is full the publish waits for room like any other, but at
+  /// most max_detached_waiting of them wait: beyond that it fails at once with
+  /// error::queue_full, which is also returned (success means it was taken).
+  boost::system::error_code publish_detached(const envelope& e,
+                                             std::function<void(boost::system::error_code, const delivery&)> on_delivery = {}) {
+    return detail::publish_detached(
+        *core_, detail::prepare_publish(*core_, e, publish_options{}),
+        boost::asio::bind_executor(ex_, [cb = std::move(on_delivery)](boost::system::error_code ec, delivery d) {
+          if (cb) cb(ec, d);
+        }));
   }
 
   /// Waits until every publish so far has completed, or `timeout` passes: completes with
   /// (error::timed_out or success, publishes still in flight).
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = default_token>
   auto async_flush(std::chrono::milliseconds timeout, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
         [core = core_](auto handler, std::chrono::milliseconds t) { detail::start_flush(*core, t, std::move(handler)); },
@@ -212,16 +224,16 @@ public:
 
   /// Stops taking publishes, delivers what is queued until `timeout`, then purges the rest:
   /// completes with (error::timed_out when something was not delivered, the report).
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  template <class Token = default_token>
   auto async_close(std::chrono::milliseconds timeout, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, close_report)>(
         [core = core_](auto handler, std::chrono::milliseconds t) { detail::start_close(*core, t, std::move(handler)); },
         token, timeout);
   }
 
-  /// A round trip through the cluster within `timeout`: finds the coordinator of an unused group
-  /// and fetches its (empty) offsets, which needs working metadata and a reachable broker.
-  template <class Token = boost::asio::default_completion_token_t<Executor>>
+  /// A round trip through the cluster within `timeout` (docs/producer.md says which); unhealthy
+  /// at once after a fatal error.
+  template <class Token = default_token>
   auto async_health_check(std::chrono::milliseconds timeout, Token&& token = {}) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, health_report)>(
         [core = core_](auto handler, std::chrono::milliseconds t) {

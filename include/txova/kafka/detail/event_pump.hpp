@@ -11,9 +11,13 @@
 // on the empty-to-non-empty edge, a drain that stops early (batch limit, to stay fair to other
 // work on the io_context) re-posts itself instead of waiting for the next wakeup.
 //
-// The pump keeps the io_context busy only while it is active: an idle client must not keep
-// io_context::run() from returning, just as an idle socket does not. Owners activate it while
-// they have operations outstanding. Not thread-safe: call it on its executor.
+// Busy and idle: while its owner waits for librdkafka (publishes in flight, a consumer running)
+// the pump is busy and keeps the io_context's run() from returning, as a pending socket read
+// does. Idle, it holds no work, yet still serves the queue: librdkafka's callback posts a drain
+// (in fd mode the pump switches to the callback while idle), so errors and logs of an idle
+// client are read when they happen, not at its next operation. Not thread-safe: call it on its
+// executor. Exceptions thrown by the handler are caught and logged, never propagated into
+// librdkafka or the io_context.
 
 #include <librdkafka/rdkafka.h>
 
@@ -30,8 +34,7 @@ public:
   using handler = std::function<void(rd_kafka_event_t*)>;
   enum class mode { fd, callback };
 
-  /// `queue` must outlive the pump. Events are delivered only while it is active (in callback
-  /// mode also whenever a wakeup arrives).
+  /// `queue` must outlive the pump. Starts idle: events are served, no work is held.
   event_pump(boost::asio::any_io_executor ex, rd_kafka_queue_t* queue, handler on_event, mode m = mode::fd,
              std::size_t batch_limit = 1024);
   /// Takes up to `max` items from the queue itself (rd_kafka_consume_batch_queue, which also
@@ -43,14 +46,13 @@ public:
   event_pump(const event_pump&) = delete;
   event_pump& operator=(const event_pump&) = delete;
 
-  /// Starts waiting for events (drains what is queued first).
-  void activate();
-  /// Stops waiting; queued events stay in librdkafka's queue until the next activate().
-  void deactivate();
-  bool active() const noexcept;
-  /// Drains now, on the executor, whatever the mode (after work that may have queued events).
+  /// Busy: keep the io_context running while waiting for events. Idle: serve them, hold no work.
+  void set_busy(bool busy);
+  bool busy() const noexcept;
+  /// Drains now, on the executor (after work that may have queued events without a wakeup).
   void poke();
-  /// Stops for good: no more events are delivered. Safe to call twice.
+  /// Stops for good: no more events are delivered, no librdkafka callback runs after it returns.
+  /// Safe to call twice.
   void stop();
 
 private:

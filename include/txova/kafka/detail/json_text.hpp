@@ -48,6 +48,10 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
 /// member is absent.
 std::string_view raw_member(std::string_view object_text, std::string_view key);
 
+/// True when `s` is valid UTF-8 (by Go's rules: no overlongs, surrogates or code points above
+/// U+10FFFF).
+bool is_valid_utf8(std::string_view s) noexcept;
+
 /// A short, quoted preview of a JSON value for error messages: `string "abc"`, `number 12`, ...
 std::string describe_value(const boost::json::value& v);
 

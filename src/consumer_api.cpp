@@ -1,0 +1,29 @@
+// What consumer.hpp calls.
+#include "consumer_core.hpp"
+
+namespace txova::kafka::detail {
+
+std::unique_ptr<consumer_port> make_rdkafka_consumer_port(boost::asio::any_io_executor ex, const consumer_config& cfg);
+
+std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg) {
+  if (auto d = cfg.validate()) boost::throw_exception(diagnostic_error(d));
+  auto port = make_rdkafka_consumer_port(ex, cfg);
+  return std::make_shared<consumer_core>(std::move(ex), std::move(cfg), std::move(port), nullptr);
+}
+std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg,
+                                                  std::unique_ptr<consumer_port> port,
+                                                  std::unique_ptr<producer_port> dead_letters) {
+  return std::make_shared<consumer_core>(std::move(ex), std::move(cfg), std::move(port), std::move(dead_letters));
+}
+router& routes(consumer_core& c) { return c.routes(); }
+void start_run(consumer_core& c, run_handler h) { c.run(std::move(h)); }
+void start_next_record(consumer_core& c, record_handler h) { c.next_record(std::move(h)); }
+void mark_done(consumer_core& c, const consumed_record& r) { c.mark_done(r); }
+void start_health_check(consumer_core& c, consumer_health_handler h) { c.health_check(std::move(h)); }
+void stop(consumer_core& c) { c.stop(); }
+consumer_stats stats(const consumer_core& c) { return c.stats(); }
+std::vector<partition_lag> lag(const consumer_core& c) { return c.lag(); }
+diagnostic failure(const consumer_core& c) { return c.failure(); }
+void destroy(consumer_core& c) noexcept { c.destroy(); }
+
+}  // namespace txova::kafka::detail

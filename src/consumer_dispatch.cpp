@@ -1,0 +1,238 @@
+// consumer_core's record path: what the port fetched, the partitions' workers (their strands),
+// one record's handling (poison checks, routing, attempts, the handler deadline, retries).
+#include "consumer_core.hpp"
+
+#include <txova/kafka/log.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <spdlog/spdlog.h>
+
+namespace txova::kafka::detail {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+partition_state* consumer_core::find(std::string_view topic, std::int32_t partition) {
+  if (last_found_ && last_found_->partition == partition && last_found_->topic == topic) return last_found_;
+  for (auto& p : partitions_)
+    if (p->partition == partition && p->topic == topic) return last_found_ = p.get();
+  return nullptr;
+}
+
+void consumer_core::on_record(consumed_record r) {
+  partition_state* p = find(r.topic(), r.partition());
+  // Not (or no longer) ours, or stopping: dropped undone, so never committed; its next owner
+  // (or our next run) reads it again.
+  if (!p || stopping_) return;
+  brokers_down_ = false;  // records flow: a broker answered
+  if (!p->fetch_error.empty()) {
+    logger()->info("consumer {}: {}[{}] fetches again", group_, p->topic, p->partition);
+    p->fetch_error.clear();
+  }
+  partition_fsm::action a;
+  if (!p->fsm.fetched(r.offset(), a)) return;
+  ++stats_.received;
+  perform(*p, a);
+  const bool was_empty = buffer_.empty();
+  buffer_.emplace_back(p, std::move(r));
+  if (!dispatcher_) hand_out();
+  else if (was_empty) dispatch_wake_.cancel();  // a non-empty buffer is already being dispatched
+}
+
+void consumer_core::record_done(partition_state& p, std::int64_t offset) { perform(p, p.fsm.done(offset)); }
+void consumer_core::record_abandoned(partition_state& p) { perform(p, p.fsm.abandoned()); }
+
+// ---- workers -------------------------------------------------------------------------------
+
+void consumer_core::start_worker(const partition_ptr& p) {
+  p->worker_running = true;
+  asio::co_spawn(ex_, worker(p), asio::bind_cancellation_slot(p->cancel.slot(), [self = shared_from_this(), p](std::exception_ptr e) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& x) {
+                       logger()->error("consumer {}: worker of {}[{}] failed: {}; its records stay uncommitted",
+                                       self->group_, p->topic, p->partition, x.what());
+                     }
+                   }
+                   p->worker_running = false;
+                   self->notify();
+                 }));
+}
+
+// The partition's strand: its records, one after another.
+asio::awaitable<void> consumer_core::worker(partition_ptr p) {
+  auto self = shared_from_this();
+  // Cancellation is aimed at the handler (timeout, forced stop); the worker itself decides
+  // what a cancelled wait means, so its own awaits must not throw for it.
+  co_await asio::this_coro::throw_if_cancelled(false);
+  while (p->fsm.running() && !forced_) {
+    if (p->queue.empty()) {
+      if (stopping_) break;
+      p->idle = true;
+      p->wake.expires_at(consumer_clock::time_point::max());
+      co_await p->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      p->idle = false;
+      continue;
+    }
+    consumed_record r = std::move(p->queue.front());
+    p->queue.pop_front();
+    p->fsm.started();
+    bool done = false, internal_error = false;
+    try {
+      done = co_await process(*p, r);
+    } catch (const std::exception& x) {
+      // Ours, not the handler's (those are caught in handle): the record is tried again after
+      // a pause, never skipped.
+      logger()->error("consumer {}: internal error on {}[{}]@{}: {}; trying the record again", group_, p->topic,
+                      p->partition, r.offset(), x.what());
+      internal_error = true;
+    }
+    if (destroyed_) break;
+    if (internal_error) {
+      record_abandoned(*p);
+      if (!co_await sleep(*p, cfg_.retry_backoff)) break;
+      p->queue.push_front(std::move(r));  // still dispatched in the tracker: it is started again
+      continue;
+    }
+    if (!done) {  // abandoned: this record and the rest stay uncommitted
+      record_abandoned(*p);
+      break;
+    }
+    record_done(*p, r.offset());
+  }
+  p->queue.clear();
+}
+
+// ---- one record ----------------------------------------------------------------------------
+
+// Handles one record; true when it is done (handled, dead-lettered or skipped).
+asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_record& r) {
+  const timestamp now = now_utc();
+  if (r.error()) {
+    ++stats_.poison;
+    co_return co_await write_dead_letter(p, r, "librdkafka could not read the record: " + std::string(r.error_message()),
+                                          1, now, now);
+  }
+  if (r.is_tombstone()) {
+    ++stats_.tombstones;
+    if (cfg_.tombstones == tombstone_policy::dead_letter)
+      co_return co_await write_dead_letter(p, r, "a tombstone (null value) is not an envelope", 1, now, now);
+    logger()->info("consumer {}: tombstone (null value) at {}[{}]@{} committed without handling", group_, p.topic,
+                   p.partition, r.offset());
+    co_return true;
+  }
+  const std::string_view value = r.value();
+  if (value.size() > cfg_.max_message_bytes) {
+    ++stats_.poison;
+    co_return co_await write_dead_letter(p, r,
+                                          "record of " + std::to_string(value.size()) + " bytes is over max_message_bytes " +
+                                              std::to_string(cfg_.max_message_bytes),
+                                          1, now, now);
+  }
+  auto env = parse_envelope(value, envelope_limits{cfg_.max_message_bytes, 32});
+  if (!env) {
+    ++stats_.poison;
+    co_return co_await write_dead_letter(p, r, "not a valid envelope: " + env.error().message, 1, now, now);
+  }
+  const message_handler* handler = routes_.find(env->type, major_version(env->version));
+  if (!handler) handler = routes_.fallback_handler();
+  if (handler) co_return co_await handle(p, r, *env, *handler);
+  const std::string why = "no route for event type \"" + env->type + "\" version \"" + env->version + "\"";
+  if (routes_.policy() == unrouted_policy::dead_letter) co_return co_await write_dead_letter(p, r, why, 1, now, now);
+  ++stats_.skipped;
+  logger()->warn("consumer {}: {}: event {} (correlation {}) at {}[{}]@{} committed without handling", group_, why, env->id,
+                 env->correlation_id, p.topic, p.partition, r.offset());
+  co_return true;
+}
+
+// The attempts of one handler on one envelope.
+asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_record& r, const envelope& env,
+                                            const message_handler& handler) {
+  message_context ctx(r, group_, env, 1);
+  timestamp first_failure{};
+  for (int attempt = 1;; ++attempt) {
+    ctx.set_attempt(attempt);
+    std::exception_ptr failure;
+    begin_handler(p);
+    // Inside the handler a cancelled coroutine throws at its next co_await, whatever it awaits
+    // (the flag belongs to the whole coroutine chain, so it is switched around the call).
+    co_await asio::this_coro::throw_if_cancelled(true);
+    try {
+      co_await handler(env, ctx);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    co_await asio::this_coro::throw_if_cancelled(false);
+    p.handler_running = false;
+    const bool timed_out = p.timed_out;
+    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+      co_await asio::this_coro::reset_cancellation_state();
+    if (!failure) {  // a handler that finished despite the cancellation did its work
+      ++stats_.handled;
+      co_return true;
+    }
+    if (forced_) co_return false;
+    ++stats_.failed;
+    classified_failure f = classify_handler_failure(failure);
+    if (timed_out) {
+      ++stats_.timed_out;
+      f = {handler_failure::transient, "handler timed out after " + std::to_string(cfg_.handler_timeout.count()) + " ms"};
+    }
+    const timestamp now = now_utc();
+    if (attempt == 1) first_failure = now;
+    const failure_decision d = decide(f.kind, attempt, cfg_.max_retries, backoff_, detail::unit_random());
+    switch (d.step) {
+      case next_step::skip:
+        ++stats_.skipped;
+        logger()->info("consumer {}: business error on event {} ({}, correlation {}) at {}[{}]@{}: {}; committed", group_,
+                       env.id, env.type, env.correlation_id, p.topic, p.partition, r.offset(), f.message);
+        co_return true;
+      case next_step::dead_letter:
+        logger()->warn("consumer {}: event {} ({}, correlation {}) at {}[{}]@{} failed on attempt {}: {}; dead-lettering",
+                       group_, env.id, env.type, env.correlation_id, p.topic, p.partition, r.offset(), attempt, f.message);
+        co_return co_await write_dead_letter(p, r, f.message, attempt, first_failure, now);
+      case next_step::retry:
+        if (!p.fsm.running() || stopping_) co_return false;  // the next owner (or run) retries it
+        ++stats_.retried;
+        logger()->info("consumer {}: event {} ({}) at {}[{}]@{} failed on attempt {}: {}; retrying in {} ms", group_,
+                       env.id, env.type, p.topic, p.partition, r.offset(), attempt, f.message, d.delay.count());
+        if (!co_await sleep(p, d.delay)) co_return false;
+        break;
+    }
+  }
+}
+
+// The handler timeout: one timer per partition, re-armed only when it fires before the
+// running handler's deadline, so a stream of quick handlers costs no timer operations.
+void consumer_core::begin_handler(partition_state& p) {
+  p.handler_running = true;
+  p.timed_out = false;
+  p.deadline = consumer_clock::now() + cfg_.handler_timeout;
+  if (!p.deadline_armed) arm_deadline(p);
+}
+
+void consumer_core::arm_deadline(partition_state& p) {
+  p.deadline_armed = true;
+  p.deadline_timer.expires_at(p.deadline);
+  p.deadline_timer.async_wait([weak = p.weak_from_this()](error_code ec) {
+    auto sp = weak.lock();
+    if (!sp) return;
+    sp->deadline_armed = false;
+    if (ec || !sp->handler_running || sp->fsm.current() == partition_fsm::state::gone) return;
+    if (consumer_clock::now() < sp->deadline) return arm_deadline(*sp);
+    sp->timed_out = true;
+    sp->cancel.emit(asio::cancellation_type::terminal);
+  });
+}
+
+// Waits `delay` unless the partition is revoked or the consumer stops; true when it waited.
+asio::awaitable<bool> consumer_core::sleep(partition_state& p, std::chrono::milliseconds delay) {
+  p.retry_timer.expires_after(delay);
+  auto [ec] = co_await p.retry_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return !ec && p.fsm.running() && !stopping_;
+}
+
+}  // namespace txova::kafka::detail

@@ -1,0 +1,404 @@
+// The publish path of producer_core: prepare, submit, the publish_fsm's actions, delivery
+// reports, room in librdkafka's queue, cancellation. See producer_core.hpp.
+#include "producer_core.hpp"
+
+#include <txova/kafka/detail/publish_check.hpp>
+#include <txova/kafka/dlq.hpp>
+#include <txova/kafka/log.hpp>
+#include <txova/kafka/rdkafka_error.hpp>
+
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/throw_exception.hpp>
+#include <librdkafka/rdkafka.h>  // error codes only: the port does the calls
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace txova::kafka::detail {
+
+using boost::system::error_code;
+
+void prepared_deleter::operator()(prepared_publish* p) const noexcept { delete p; }
+
+producer_core::producer_core(boost::asio::any_io_executor ex, producer_config cfg, std::unique_ptr<producer_port> port)
+    : ex_(std::move(ex)), cfg_(std::move(cfg)),
+      routes_(cfg_.event_catalog ? *cfg_.event_catalog : txova_catalog()), completions_(ex_), port_(std::move(port)) {
+  if (auto d = cfg_.validate()) boost::throw_exception(diagnostic_error(d));
+  if (cfg_.routes) routes_ = *cfg_.routes;
+  policy_.retries = cfg_.retries;
+  policy_.backoff = backoff_policy{cfg_.retry_backoff, cfg_.retry_backoff_max};
+  policy_.resend_possibly_persisted = cfg_.resend_possibly_persisted;
+  port_->start(*this);
+}
+
+producer_core::~producer_core() { destroy(); }
+
+// ---- prepare ---------------------------------------------------------------------------------
+
+prepared_ptr producer_core::prepare_one(const envelope& e, const publish_options& opt) {
+  prepared_ptr p(new prepared_publish);
+  p->error = prepare(*p, e, opt);
+  return p;
+}
+
+prepared_ptr producer_core::prepare_raw(producer_record r) {
+  prepared_ptr p(new prepared_publish);
+  p->raw = true;
+  p->topic = std::move(r.topic);
+  p->has_key = r.key.has_value();
+  if (r.key) p->key = std::move(*r.key);
+  p->has_value = r.value.has_value();
+  if (r.value) p->value = std::move(*r.value);
+  p->partition = r.partition;
+  p->headers = std::move(r.headers);
+  for (const auto& [k, v] : p->headers)
+    if (k == "event-id") p->id = v;
+    else if (k == "correlation-id") p->correlation_id = v;
+  const std::size_t size = record_size(producer_record{p->topic, p->key, p->value, p->headers, {}});
+  if (p->topic.empty()) p->error = make_diagnostic(error::invalid_field, "topic", "record topic is empty");
+  else if (size > cfg_.max_message_bytes)
+    p->error = make_diagnostic(error::too_large, "value",
+                               "record for topic \"" + p->topic + "\" is " + std::to_string(size) +
+                                   " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
+  return p;
+}
+
+diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt) {
+  if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
+    envelope chained = e;
+    chained.correlation_id = e.id;
+    return prepare(f, chained, opt);
+  }
+  f.id = e.id;  // for the log line, should validation fail
+  f.type = e.type;
+  f.correlation_id = e.correlation_id;
+  if (opt.topic) f.topic = *opt.topic;
+  else {
+    auto t = routes_.resolve(e.type);
+    if (!t) return t.error();
+    f.topic = std::move(*t);
+  }
+  if (opt.key) f.key = *opt.key;
+  if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
+  f.value = to_json(e);
+  if (f.value.size() > cfg_.max_message_bytes)
+    return make_diagnostic(error::too_large, "",
+                           "envelope " + e.id + " of type \"" + e.type + "\" is " + std::to_string(f.value.size()) +
+                               " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
+  f.version = e.version;
+  f.source = e.source;
+  f.time = e.time;
+  return {};
+}
+
+// ---- submit ----------------------------------------------------------------------------------
+
+producer_core::op_ptr producer_core::make_op(publish_handler h, prepared_publish&& p) {
+  const bool dlq = cfg_.dead_letter && !p.raw && !p.topic.ends_with(topics::dlq_suffix);
+  publish_op& op = ops_.emplace_back(policy_, dlq);
+  op.self = std::prev(ops_.end());
+  static_cast<publish_fields&>(op) = std::move(static_cast<publish_fields&>(p));
+  op.handler.swap(h);  // Boost 1.81: any_completion_handler move-assignment recurses; swap does not
+  ++in_flight_;
+  return &op;
+}
+
+void producer_core::publish(prepared_ptr p, publish_handler h) {
+  const diagnostic error = std::move(p->error);
+  op_ptr op = make_op(std::move(h), std::move(*p));
+  if (error) return fail_now(op, error.code, error.message);
+  submit(op);
+}
+
+error_code producer_core::publish_detached(prepared_ptr p, publish_handler h) {
+  const diagnostic error = std::move(p->error);
+  op_ptr op = make_op(std::move(h), std::move(*p));
+  op->detached = true;
+  if (error) {
+    fail_now(op, error.code, error.message);
+    return error.code;
+  }
+  if (!room_waiters_.empty() && detached_waiting_ >= cfg_.max_detached_waiting) {
+    ++stats_.rejected;
+    const error_code ec = make_error_code(error::queue_full);
+    fail_now(op, ec,
+             "librdkafka's queue is full and " + std::to_string(detached_waiting_) +
+                 " detached publishes already wait for room (max_detached_waiting " +
+                 std::to_string(cfg_.max_detached_waiting) + ")");
+    return ec;
+  }
+  submit(op);
+  return {};
+}
+
+void producer_core::submit(op_ptr op) {
+  if (closing_) return fail_now(op, make_error_code(error::closed), "the producer is closed");
+  if (!fatal_.empty()) return fail_now(op, make_error_code(error::fatal), fatal_);
+  connect_cancellation(op);
+  apply(op, op->fsm.start());
+}
+
+void producer_core::fail_now(op_ptr op, error_code ec, const std::string& message) {
+  ++stats_.failed;
+  log_failure(*op, "not published", message);
+  if (op->handler) {
+    --in_flight_;
+    completions_.complete(std::move(op->handler), ec, delivery{op->topic, -1, -1, {}, 0, {}, message, op->id});
+  }
+  forget(op);
+}
+
+// ---- the state machine's actions ---------------------------------------------------------------
+
+void producer_core::apply(op_ptr op, const publish_fsm::action& a) {
+  if (a.retried) ++stats_.retried;
+  if (a.leave_room_queue && op->waiting_for_room) {
+    room_waiters_.erase(std::find(room_waiters_.begin(), room_waiters_.end(), op));
+    op->waiting_for_room = false;
+    if (op->detached) --detached_waiting_;
+  }
+  if (a.cancel_backoff && op->timer) op->timer->cancel();  // its handler still runs and then forgets the op
+  if (a.answer) answer(op);
+  switch (a.next) {
+    case publish_fsm::step::produce: produce(op); break;
+    case publish_fsm::step::wait_for_room:
+      op->waiting_for_room = true;
+      if (op->detached) ++detached_waiting_;
+      room_waiters_.push_back(op);
+      break;
+    case publish_fsm::step::start_backoff: start_backoff(op, a.delay); break;
+    case publish_fsm::step::none: break;
+  }
+  if (a.finished) finished(op);
+  update_activity();
+}
+
+void producer_core::produce(op_ptr op) {
+  // In order behind earlier waiters: a later publish must not take the room they wait for.
+  if (!room_waiters_.empty()) return apply(op, op->fsm.produced(produce_result::queue_full));
+  error_code ec;
+  std::string text;
+  const auto r = send(op, ec, text);
+  handle_send(op, r, ec, std::move(text));
+}
+
+producer_port::outcome producer_core::send(op_ptr op, error_code& ec, std::string& text) {
+  const bool to_dlq = op->fsm.sending_to() == publish_fsm::target::dead_letter;
+  if (to_dlq && !op->dead_letter) build_dead_letter(*op);
+  header_views_.clear();
+  outgoing_message m;
+  m.opaque = op;
+  if (to_dlq) {
+    const producer_record& d = *op->dead_letter;
+    m.topic = d.topic;
+    if (d.key) m.key = *d.key;
+    m.value = *d.value;
+    for (const auto& [k, v] : d.headers) header_views_.emplace_back(k, v);
+  } else {
+    m.topic = op->topic;
+    if (op->has_key) m.key = op->key;
+    if (op->has_value) m.value = op->value;
+    if (op->partition) m.partition = *op->partition;
+    if (!op->raw) {
+      header_scratch_.clear();  // reused: no allocation per message
+      append_timestamp(header_scratch_, op->time);
+      header_views_.insert(header_views_.end(), {{"event-id", op->id},
+                                                 {"event-type", op->type},
+                                                 {"correlation-id", op->correlation_id},
+                                                 {"schema-version", op->version},
+                                                 {"source", op->source},
+                                                 {"timestamp", header_scratch_}});
+    }
+    for (const auto& [k, v] : op->headers) header_views_.emplace_back(k, v);
+  }
+  m.headers = header_views_;
+  return port_->produce(m, ec, text);
+}
+
+void producer_core::handle_send(op_ptr op, producer_port::outcome r, error_code ec, std::string text) {
+  switch (r) {
+    case producer_port::outcome::accepted:
+      op->in_librdkafka = true;
+      return apply(op, op->fsm.produced(produce_result::accepted));
+    case producer_port::outcome::queue_full:
+      if (port_->queue_depth() == 0 && room_waiters_.empty()) {
+        // Full while empty: the message alone exceeds the queue's byte limit. No report will
+        // ever make room, so waiting would wedge every later publish.
+        const bool to_dlq = op->fsm.sending_to() == publish_fsm::target::dead_letter;
+        const std::size_t bytes = to_dlq ? op->dead_letter->value->size() : op->value.size();
+        return apply(op, op->fsm.produced(produce_result::never_fits, make_error_code(error::too_large),
+                                          "event of " + std::to_string(bytes) +
+                                              " bytes does not fit librdkafka's queue even when it is empty "
+                                              "(max_queued_kbytes " + std::to_string(cfg_.max_queued_kbytes) + ")"));
+      }
+      return apply(op, op->fsm.produced(produce_result::queue_full));
+    case producer_port::outcome::refused:
+      // Refused before sending (unknown partition, bad topic name, ...): a delivery failure.
+      text += " (topic \"" + current_topic(*op) + "\")";
+      return apply(op, op->fsm.failed(ec, text, persistence::not_persisted, dead_letter_possible(ec)));
+  }
+}
+
+void producer_core::retry_room_waiters() {
+  while (!room_waiters_.empty()) {
+    op_ptr op = room_waiters_.front();
+    error_code ec;
+    std::string text;
+    const auto r = send(op, ec, text);
+    if (r == producer_port::outcome::queue_full) return;  // still first in line
+    room_waiters_.pop_front();
+    op->waiting_for_room = false;
+    if (op->detached) --detached_waiting_;
+    handle_send(op, r, ec, std::move(text));
+  }
+}
+
+void producer_core::start_backoff(op_ptr op, std::chrono::milliseconds delay) {
+  logger()->warn("txova producer {}: {} {} (correlation {}) attempt {} failed: {}; retrying in {} ms", cfg_.client_id,
+                 op->raw ? "record for topic" : "event", op->raw ? op->topic : op->id,
+                 op->correlation_id.empty() ? "-" : op->correlation_id, op->fsm.attempts(), op->fsm.failure_text(),
+                 delay.count());
+  if (!op->timer) op->timer = std::make_unique<boost::asio::steady_timer>(ex_);
+  op->timer->expires_after(delay);
+  op->timer_pending = true;
+  op->timer->async_wait([this, op, weak = weak_from_this()](error_code ec) {
+    auto self = weak.lock();
+    if (!self || destroyed_) return;  // destroy() dropped every op
+    op->timer_pending = false;
+    if (ec || op->fsm.current() == publish_fsm::state::done) return forget(op);
+    apply(op, op->fsm.backoff_elapsed());
+  });
+}
+
+// ---- delivery reports --------------------------------------------------------------------------
+
+void producer_core::on_delivery(const delivery_report& r) {
+  auto* op = static_cast<op_ptr>(r.opaque);
+  if (!op) return;
+  op->in_librdkafka = false;
+  const bool to_dlq = op->fsm.sending_to() == publish_fsm::target::dead_letter;
+  if (!r.ec) {
+    if (!to_dlq) {
+      op->partition_stored = r.partition;
+      op->offset_stored = r.offset;
+      op->timestamp_ms = r.timestamp_ms;
+    }
+    return apply(op, op->fsm.delivered());
+  }
+  const timestamp now = now_utc();
+  if (!to_dlq) {
+    if (op->first_failure == timestamp{}) op->first_failure = now;
+    op->last_failure = now;
+  }
+  std::string text = std::string(r.error_text) + " (topic \"" + current_topic(*op) + "\")";
+  apply(op, op->fsm.failed(r.ec, text, r.status, dead_letter_possible(r.ec)));
+}
+
+void producer_core::on_room() {
+  if (!room_waiters_.empty()) retry_room_waiters();
+  update_activity();
+}
+
+bool producer_core::dead_letter_possible(const error_code& ec) const {
+  // An invalid topic name makes "<name>.dlq" invalid too; a fatal client writes nothing more.
+  return fatal_.empty() && ec != make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION) &&
+         ec != make_rdkafka_error(RD_KAFKA_RESP_ERR__FATAL);
+}
+
+void producer_core::build_dead_letter(publish_op& op) {
+  dead_letter d;
+  d.original_topic = op.topic;
+  d.original_key = op.key;
+  d.original_value = op.value;
+  d.error_message = op.fsm.failure_text();
+  d.attempt_count = op.fsm.attempts();
+  d.first_failure = op.first_failure;
+  d.last_failure = op.last_failure;
+  op.dead_letter = dead_letter_record(d, dlq_topic(op.topic), {}, cfg_.max_message_bytes * 2 + 4096);
+  // The envelope's own headers travel with its dead letter, as a consumer's dead letters keep them.
+  header_scratch_.clear();
+  append_timestamp(header_scratch_, op.time);
+  for (auto [k, v] : std::initializer_list<std::pair<const char*, const std::string*>>{
+           {"event-id", &op.id}, {"event-type", &op.type}, {"correlation-id", &op.correlation_id},
+           {"schema-version", &op.version}, {"source", &op.source}, {"timestamp", &header_scratch_}})
+    op.dead_letter->headers.emplace_back(k, *v);
+}
+
+// ---- cancellation and answers ------------------------------------------------------------------
+
+void producer_core::connect_cancellation(op_ptr op) {
+  auto slot = boost::asio::get_associated_cancellation_slot(op->handler);
+  if (!slot.is_connected()) return;
+  slot.assign([this, op, weak = weak_from_this()](boost::asio::cancellation_type type) {
+    if (!(type & (boost::asio::cancellation_type::terminal | boost::asio::cancellation_type::partial))) return;
+    auto self = weak.lock();
+    if (!self || destroyed_ || !op->handler) return;
+    if (op->fsm.current() != publish_fsm::state::in_flight) ++stats_.cancelled;
+    apply(op, op->fsm.cancel());
+  });
+}
+
+void producer_core::answer(op_ptr op) {
+  if (!op->handler) return;
+  --in_flight_;
+  const publish_outcome& o = op->fsm.answer();
+  delivery d{op->topic, -1, -1, {}, op->fsm.attempts(), {}, o.message, op->id};
+  if (o.delivered) {
+    d.partition = op->partition_stored;
+    d.offset = op->offset_stored;
+    if (op->timestamp_ms >= 0) d.broker_time = timestamp(std::chrono::milliseconds(op->timestamp_ms));
+  }
+  if (o.dead_lettered) d.dead_letter_topic = op->dead_letter->topic;
+  completions_.complete(std::move(op->handler), o.ec, std::move(d));
+}
+
+void producer_core::finished(op_ptr op) {
+  const publish_outcome& o = op->fsm.final();
+  const bool caller_gone = op->fsm.answered_early();  // cancelled in flight (or a fatal error answered it)
+  if (o.delivered) {
+    ++stats_.sent;
+  } else if (o.ec == boost::asio::error::operation_aborted) {
+    logger()->info("txova producer {}: event {} (correlation {}) {}", cfg_.client_id, op->id.empty() ? "?" : op->id,
+                   op->correlation_id.empty() ? "?" : op->correlation_id, o.message);
+  } else {
+    ++stats_.failed;
+    if (caller_gone) ++stats_.failed_after_cancel;
+    if (o.dead_lettered) {
+      ++stats_.dead_lettered;
+      logger()->error("txova producer {}: event {} (correlation {}) not delivered after {} attempts: {}; written to {}{}",
+                      cfg_.client_id, op->id, op->correlation_id, op->fsm.attempts(), o.message,
+                      op->dead_letter->topic, caller_gone ? " (its publish had been cancelled)" : "");
+    } else {
+      log_failure(*op, caller_gone ? "not delivered (its publish had been cancelled)" : "not delivered", o.message);
+    }
+    if (op->fsm.closing()) close_report_.undelivered.push_back({op->id, op->topic, o.message});
+  }
+  forget(op);
+}
+
+// Erases the op unless librdkafka still points at it (its delivery report will erase it) or a
+// backoff timer's handler is still to run (it will).
+void producer_core::forget(op_ptr op) {
+  if (op->in_librdkafka || op->timer_pending) return;
+  if (op->handler) {  // only for ops dropped unanswered (destroy)
+    op->handler = nullptr;
+    --in_flight_;
+  }
+  ops_.erase(op->self);
+}
+
+std::string producer_core::current_topic(const publish_op& op) const {
+  return op.fsm.sending_to() == publish_fsm::target::dead_letter && op.dead_letter ? op.dead_letter->topic : op.topic;
+}
+
+void producer_core::log_failure(const publish_op& op, std::string_view what, const std::string& why) const {
+  if (op.raw)
+    return logger()->error("txova producer {}: record for topic {} (key \"{}\") {}: {}", cfg_.client_id, op.topic,
+                           op.key, what, why);
+  logger()->error("txova producer {}: event {} (type {}, correlation {}) {}: {}", cfg_.client_id,
+                  op.id.empty() ? "?" : op.id, op.type.empty() ? "?" : op.type,
+                  op.correlation_id.empty() ? "?" : op.correlation_id, what, why);
+}
+
+}  // namespace txova::kafka::detail

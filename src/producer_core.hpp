@@ -1,0 +1,149 @@
+#pragma once
+// The producer's logic over a producer_port (librdkafka's, src/producer_wire.cpp, or a fake):
+// pending publishes driven by their publish_fsm, the queue of publishes waiting for room in
+// librdkafka's queue, cancellation, flush, close and health. Used only from its executor.
+#include <txova/kafka/producer.hpp>
+
+#include <txova/kafka/detail/completion_queue.hpp>
+#include <txova/kafka/detail/producer_port.hpp>
+#include <txova/kafka/detail/publish_fsm.hpp>
+#include <txova/kafka/topics.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include <deque>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace txova::kafka::detail {
+
+// What a publish sends and what its headers, logs and DLQ record need; filled at the call to
+// async_publish (so the caller's envelope is read once and never copied).
+struct publish_fields {
+  std::string value;  // librdkafka points at key and value until the delivery report (no copy)
+  std::string key;
+  bool has_key = true;
+  bool has_value = true;  // raw records may be tombstones
+  std::optional<std::int32_t> partition;
+  std::string topic;
+  std::string id, type, version, source, correlation_id;
+  timestamp time{};
+  // A raw record (async_send) is sent with exactly these headers, and is never dead-lettered
+  // itself (it usually is a dead letter).
+  bool raw = false;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Validated and encoded, or the reason it must not be sent.
+struct prepared_publish : publish_fields {
+  diagnostic error;
+};
+
+class producer_core final : public std::enable_shared_from_this<producer_core>, private producer_events {
+public:
+  producer_core(boost::asio::any_io_executor ex, producer_config cfg, std::unique_ptr<producer_port> port);
+  ~producer_core();
+
+  prepared_ptr prepare_one(const envelope& e, const publish_options& opt);
+  prepared_ptr prepare_raw(producer_record r);
+  void publish(prepared_ptr p, publish_handler h);
+  void publish_batch(std::vector<envelope> envelopes, batch_handler h);
+  boost::system::error_code publish_detached(prepared_ptr p, publish_handler h);
+  void flush(std::chrono::milliseconds timeout, flush_handler h);
+  void close(std::chrono::milliseconds timeout, close_handler h);
+  void health_check(std::chrono::milliseconds timeout, health_handler h);
+  producer_stats stats() const;
+  void destroy() noexcept;
+
+private:
+  struct publish_op : publish_fields {
+    publish_op(const publish_policy& policy, bool dead_letter) : fsm(policy, dead_letter) {}
+    publish_fsm fsm;
+    publish_handler handler;
+    bool detached = false;
+    bool in_librdkafka = false;  // a delivery report will come
+    bool waiting_for_room = false;
+    bool timer_pending = false;  // a backoff timer's handler will still run and look at the op
+    std::unique_ptr<boost::asio::steady_timer> timer;
+    std::int32_t partition_stored = -1;
+    std::int64_t offset_stored = -1;
+    std::int64_t timestamp_ms = -1;
+    timestamp first_failure{}, last_failure{};
+    std::optional<producer_record> dead_letter;  // built when the DLQ is first needed
+    std::list<publish_op>::iterator self;
+  };
+  using op_ptr = publish_op*;
+
+  struct flush_waiter {
+    explicit flush_waiter(boost::asio::any_io_executor ex) : timer(std::move(ex)) {}
+    flush_handler handler;
+    boost::asio::steady_timer timer;
+  };
+  struct health_waiter {
+    explicit health_waiter(boost::asio::any_io_executor ex) : timer(std::move(ex)) {}
+    health_handler handler;
+    boost::asio::steady_timer timer;
+    std::chrono::steady_clock::time_point started;
+  };
+
+  // producer_events (from the port, on the executor)
+  void on_delivery(const delivery_report& r) override;
+  void on_room() override;
+  void on_client_error(boost::system::error_code ec, std::string_view text, bool fatal) override;
+  void on_probe_result(std::uint64_t id, boost::system::error_code ec, std::string_view detail) override;
+
+  // the publish path (producer_core.cpp)
+  diagnostic prepare(publish_fields& f, const envelope& e, const publish_options& opt);
+  op_ptr make_op(publish_handler h, prepared_publish&& p);
+  void submit(op_ptr op);
+  void apply(op_ptr op, const publish_fsm::action& a);
+  void produce(op_ptr op);
+  producer_port::outcome send(op_ptr op, boost::system::error_code& ec, std::string& text);
+  void handle_send(op_ptr op, producer_port::outcome r, boost::system::error_code ec, std::string text);
+  void retry_room_waiters();
+  void start_backoff(op_ptr op, std::chrono::milliseconds delay);
+  void connect_cancellation(op_ptr op);
+  void answer(op_ptr op);
+  void finished(op_ptr op);
+  void fail_now(op_ptr op, boost::system::error_code ec, const std::string& message);
+  void forget(op_ptr op);
+  bool dead_letter_possible(const boost::system::error_code& ec) const;
+  void build_dead_letter(publish_op& op);
+  std::string current_topic(const publish_op& op) const;
+  void log_failure(const publish_op& op, std::string_view what, const std::string& why) const;
+  void update_activity();
+
+  // flush, close, health (producer_lifecycle.cpp)
+  void check_flush_waiters();
+  void finish_flush(flush_waiter& w, boost::system::error_code ec);
+  void finish_health(health_waiter& w, boost::system::error_code ec, health_report r);
+
+  boost::asio::any_io_executor ex_;
+  producer_config cfg_;
+  publish_policy policy_;
+  topic_map routes_;  // config.routes, or the catalog's topics: built once, not per publish
+  completion_queue completions_;
+  std::unique_ptr<producer_port> port_;
+  std::string header_scratch_;
+  std::vector<header_view> header_views_;
+  std::list<publish_op> ops_;
+  std::deque<op_ptr> room_waiters_;
+  std::size_t detached_waiting_ = 0;
+  std::vector<std::shared_ptr<flush_waiter>> flush_waiters_;
+  std::vector<std::shared_ptr<health_waiter>> health_waiters_;
+  std::optional<std::uint64_t> probe_in_flight_;  // one probe at a time, shared by every waiter
+  std::uint64_t next_probe_ = 1;
+  std::size_t in_flight_ = 0;  // publishes whose caller has not been answered
+  producer_stats stats_;
+  close_report close_report_;
+  boost::system::error_code last_client_error_;
+  std::string last_client_error_text_;
+  std::string fatal_;  // the fatal error's description: nothing can be sent any more
+  bool closing_ = false;
+  bool destroyed_ = false;
+};
+
+}  // namespace txova::kafka::detail
