@@ -28,11 +28,34 @@ completion_queue::completion_queue(boost::asio::any_io_executor ex) : state_(std
 
 const boost::asio::any_io_executor& completion_queue::executor() const noexcept { return state_->ex; }
 
+namespace {
+// The posted function. Destroyed without running (its io_context destroyed first), it drops the
+// queued handlers: one of them may own the client that owns the queue, a cycle nothing else
+// would break.
+template <class State>
+struct runner {
+  std::shared_ptr<State> s;
+  explicit runner(std::shared_ptr<State> st) : s(std::move(st)) {}
+  runner(runner&& o) noexcept : s(std::move(o.s)) {}
+  runner& operator=(runner&&) = delete;
+  ~runner() {
+    if (!s) return;
+    auto dropped = std::move(s->ready);
+    s->ready.clear();
+    s->posted = false;
+  }
+  void operator()() {
+    auto st = std::move(s);
+    State::run(st);
+  }
+};
+}  // namespace
+
 void completion_queue::push(boost::asio::any_completion_handler<void()> fn) {
   state_->ready.push_back(std::move(fn));
   if (state_->posted) return;
   state_->posted = true;
-  boost::asio::post(state_->ex, [s = state_] { state::run(s); });
+  boost::asio::post(state_->ex, runner<state>(state_));
 }
 
 }  // namespace txova::kafka::detail
