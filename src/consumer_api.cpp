@@ -3,7 +3,6 @@
 
 namespace txova::kafka::detail {
 
-std::unique_ptr<consumer_port> make_rdkafka_consumer_port(boost::asio::any_io_executor ex, const consumer_config& cfg);
 
 std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg) {
   if (auto d = cfg.validate()) boost::throw_exception(diagnostic_error(d));

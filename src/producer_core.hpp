@@ -87,6 +87,7 @@ private:
     health_handler handler;
     boost::asio::steady_timer timer;
     std::chrono::steady_clock::time_point started;
+    std::chrono::milliseconds timeout{0};
   };
 
   // producer_events (from the port, on the executor)
@@ -120,6 +121,7 @@ private:
   void check_flush_waiters();
   void finish_flush(flush_waiter& w, boost::system::error_code ec);
   void finish_health(health_waiter& w, boost::system::error_code ec, health_report r);
+  void send_probe();
 
   boost::asio::any_io_executor ex_;
   producer_config cfg_;
@@ -134,7 +136,8 @@ private:
   std::size_t detached_waiting_ = 0;
   std::vector<std::shared_ptr<flush_waiter>> flush_waiters_;
   std::vector<std::shared_ptr<health_waiter>> health_waiters_;
-  std::optional<std::uint64_t> probe_in_flight_;  // one probe at a time, shared by every waiter
+  std::optional<std::uint64_t> probe_in_flight_;  // one probe at a time
+  std::chrono::steady_clock::time_point probe_sent_{};
   std::uint64_t next_probe_ = 1;
   std::size_t in_flight_ = 0;  // publishes whose caller has not been answered
   producer_stats stats_;

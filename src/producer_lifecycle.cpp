@@ -129,27 +129,34 @@ void producer_core::health_check(std::chrono::milliseconds timeout, health_handl
     if (last_client_error_) why += " (last client error: " + last_client_error_text_ + ")";
     finish_health(*w, make_error_code(error::timed_out), health_report{false, std::chrono::milliseconds(timeout), why});
   });
+  waiter->timeout = timeout;
   health_waiters_.push_back(waiter);
-  // One probe at a time, kept until librdkafka answers: a waiter that times out leaves it running
-  // for the next check instead of abandoning a request inside librdkafka.
-  if (!probe_in_flight_) {
-    probe_in_flight_ = next_probe_++;
-    port_->probe(*probe_in_flight_, timeout);
-  }
+  send_probe();
   update_activity();
+}
+
+// One probe at a time: a check that starts while one is on its way waits for it to end and is
+// then answered by a probe of its own (an answer from before it started could be stale).
+void producer_core::send_probe() {
+  if (probe_in_flight_ || health_waiters_.empty() || destroyed_) return;
+  std::chrono::milliseconds timeout{0};
+  for (const auto& w : health_waiters_) timeout = std::max(timeout, w->timeout);
+  probe_in_flight_ = next_probe_++;
+  probe_sent_ = clock::now();
+  port_->probe(*probe_in_flight_, timeout);
 }
 
 void producer_core::on_probe_result(std::uint64_t id, error_code ec, std::string_view detail) {
   if (probe_in_flight_ != id) return;
   probe_in_flight_.reset();
-  auto waiters = std::move(health_waiters_);
-  health_waiters_.clear();
+  auto waiters = health_waiters_;
   for (auto& w : waiters) {
-    if (!w->handler) continue;
+    if (!w->handler || w->started > probe_sent_) continue;  // later checks get a probe of their own
     health_report r{!ec, std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - w->started),
                     ec ? std::string(detail) : std::string()};
     finish_health(*w, ec, std::move(r));
   }
+  send_probe();
   update_activity();
 }
 

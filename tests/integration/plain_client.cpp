@@ -63,7 +63,8 @@ produce_result produce(const std::map<std::string, std::string>& properties, con
     do {
       err = rd_kafka_producev(rk->get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(r.partition),
                               RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                              RD_KAFKA_V_VALUE(r.tombstone ? nullptr : const_cast<char*>(r.value.data()),
+                                               r.tombstone ? 0 : r.value.size()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
                               RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(i)), RD_KAFKA_V_END);
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(rk->get(), 10);
@@ -107,6 +108,7 @@ std::vector<record> consume(const std::map<std::string, std::string>& properties
     record r;
     if (m->key) r.key.assign(static_cast<const char*>(m->key), m->key_len);
     if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
+    r.tombstone = m->payload == nullptr;
     r.partition = m->partition;
     r.offset = m->offset;
     rd_kafka_headers_t* hdrs = nullptr;
@@ -163,14 +165,19 @@ std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::str
 namespace txova::kafka::test {
 
 void create_topics(const std::vector<std::pair<std::string, int>>& topics) {
-  boost::asio::io_context ioc;
-  admin a(ioc.get_executor(), admin_config{.brokers = real_brokers()});
   std::vector<topic_spec> specs;
   for (const auto& [name, partitions] : topics) specs.push_back(topic_spec{name, partitions, 1, std::chrono::hours(1), {}});
+  create_topic_specs(std::move(specs));
+}
+
+void create_topic_specs(std::vector<topic_spec> specs) {
+  boost::asio::io_context ioc;
+  admin a(ioc.get_executor(), admin_config{.brokers = real_brokers()});
+  const std::size_t n = specs.size();
   auto fut = a.async_create_topics(std::move(specs), boost::asio::use_future);
   ioc.run();
   auto out = fut.get();
-  BOOST_TEST_REQUIRE(out.size() == topics.size());
+  BOOST_TEST_REQUIRE(out.size() == n);
   for (const auto& o : out) BOOST_TEST_REQUIRE(!o.ec, o.message);
 }
 

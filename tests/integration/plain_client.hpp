@@ -3,6 +3,7 @@
 // independently of the library's own producer and consumer. Blocking calls, test-only. Also the
 // helpers every integration suite shares (topics, golden envelopes, headers).
 
+#include <txova/kafka/admin.hpp>
 #include <txova/kafka/detail/rdkafka_handles.hpp>
 
 #include <chrono>
@@ -22,6 +23,7 @@ struct record {
   std::int32_t partition = -1;
   std::int64_t offset = -1;
   std::vector<std::pair<std::string, std::string>> headers;
+  bool tombstone = false;  ///< produce a null value (value is ignored); read: the value was null
 };
 
 /// The brokers of the integration suite: TXOVA_KAFKA_BROKERS, set by the CTest fixture.
@@ -58,6 +60,8 @@ std::vector<std::int64_t> end_offsets(const std::string& brokers, const std::str
 /// Creates each (name, partitions) topic on the real broker (one replica, 1 h retention) with
 /// the library's admin client; the test stops unless all were created.
 void create_topics(const std::vector<std::pair<std::string, int>>& topics);
+/// The same with every setting of each topic given.
+void create_topic_specs(std::vector<topic_spec> specs);
 
 /// The text of every golden envelope in tests/data/envelopes, and of the one of `type`.
 std::vector<std::string> golden_envelope_texts();

@@ -248,7 +248,7 @@ BOOST_AUTO_TEST_CASE(detached_publishes_wait_for_room_only_so_deep) {
   BOOST_TEST((completed[0] == error::queue_full));
 }
 
-BOOST_AUTO_TEST_CASE(health_keeps_one_probe_and_times_its_callers_out_itself) {
+BOOST_AUTO_TEST_CASE(health_keeps_one_probe_at_a_time_and_answers_each_check_with_a_fresh_one) {
   fixture f;
   std::optional<health_report> first, second;
   f.p->async_health_check(30ms, [&](error_code, health_report r) { first = std::move(r); });
@@ -258,8 +258,12 @@ BOOST_AUTO_TEST_CASE(health_keeps_one_probe_and_times_its_callers_out_itself) {
   BOOST_TEST_REQUIRE(f.port->probes.size() == 1u);
   f.p->async_health_check(5s, [&](error_code, health_report r) { second = std::move(r); });
   f.run_for(10ms);
-  BOOST_TEST(f.port->probes.size() == 1u, "the outstanding probe serves the next check");
+  BOOST_TEST(f.port->probes.size() == 1u, "one probe at a time");
   f.port->answer_probe(f.port->probes[0]);
+  f.run_until([&] { return f.port->probes.size() == 2; });
+  BOOST_TEST(!second.has_value(), "an answer to a probe sent before the check started is not its answer");
+  BOOST_TEST_REQUIRE(f.port->probes.size() == 2u);
+  f.port->answer_probe(f.port->probes[1]);
   f.run_until([&] { return second.has_value(); });
   BOOST_TEST(second->healthy);
 }

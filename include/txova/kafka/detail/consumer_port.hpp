@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -93,3 +94,13 @@ public:
 };
 
 }  // namespace txova::kafka::detail
+
+#include <boost/asio/any_io_executor.hpp>
+
+namespace txova::kafka {
+struct consumer_config;
+namespace detail {
+/// The port over librdkafka (src/consumer_wire.cpp): what every consumer uses unless told otherwise.
+std::unique_ptr<consumer_port> make_rdkafka_consumer_port(boost::asio::any_io_executor ex, const consumer_config& cfg);
+}  // namespace detail
+}  // namespace txova::kafka
