@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -43,8 +42,7 @@ int main() {
         pay.ride_id = ride.ride_id;
         pay.amount = ride.fare;
         pay.method = "mpesa";
-        const event_context next = ctx.follow_up("billing-service");
-        co_await out.async_publish(pay, next, asio::use_awaitable);
+        co_await out.async_publish(pay, ctx.follow_up("billing-service"));
         std::printf("billed %s: %lld %s (partition %d, offset %lld)\n", std::string(ctx.key()).c_str(),
                     static_cast<long long>(ride.fare.amount), ride.fare.currency.c_str(), ctx.partition(),
                     static_cast<long long>(ctx.offset()));
@@ -52,9 +50,6 @@ int main() {
       });
 
   asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
-    // Not a temporary inside co_await: GCC 12 miscompiles braced temporaries there.
-    event_context from_rides;
-    from_rides.source = "ride-service";
     for (int i = 0; i < rides; ++i) {
       events::ride_completed r{};
       r.ride_id = ids::ride_id("ride-" + std::to_string(i));
@@ -62,7 +57,7 @@ int main() {
       r.distance_km = 3.5 + i;
       r.duration_mins = 10 + i;
       r.fare = money::minor(10000 + 1000 * i, "MZN");
-      co_await out.async_publish(r, from_rides, asio::use_awaitable);
+      co_await out.async_publish(r, event_context{.source = "ride-service"});
     }
   }, asio::detached);
   boost::system::error_code result;

@@ -11,10 +11,20 @@
 
 namespace txova::kafka {
 
-void catalog::add(const event_info& info) {
+void catalog::add(const event_info& info, payload_check check) {
   auto it = std::find_if(entries_.begin(), entries_.end(), [&](const event_info& e) { return e.type == info.type; });
-  if (it != entries_.end()) *it = info;
-  else entries_.push_back(info);
+  if (it != entries_.end()) {
+    *it = info;
+    checks_[static_cast<std::size_t>(it - entries_.begin())] = check;
+    return;
+  }
+  entries_.push_back(info);
+  checks_.push_back(check);
+}
+
+payload_check catalog::checker(std::string_view type) const noexcept {
+  auto it = std::find_if(entries_.begin(), entries_.end(), [&](const event_info& e) { return e.type == type; });
+  return it == entries_.end() ? nullptr : checks_[static_cast<std::size_t>(it - entries_.begin())];
 }
 
 const event_info* catalog::find(std::string_view type) const noexcept {
@@ -26,7 +36,7 @@ const catalog& txova_catalog() {
   static const catalog instance = [] {
     catalog c;
     boost::mp11::mp_for_each<boost::mp11::mp_transform<boost::mp11::mp_identity, events::all>>(
-        [&](auto t) { c.add(decltype(t)::type::info); });
+        [&](auto t) { c.template add<typename decltype(t)::type>(); });
     return c;
   }();
   return instance;

@@ -8,8 +8,9 @@
 namespace txova::kafka::detail {
 
 struct completion_queue::state {
-  explicit state(boost::asio::any_io_executor e) : ex(std::move(e)) {}
-  boost::asio::any_io_executor ex;
+  state(boost::asio::any_io_executor e, boost::asio::any_io_executor h) : ex(std::move(e)), handler_ex(std::move(h)) {}
+  boost::asio::any_io_executor ex;          // where the queue runs
+  boost::asio::any_io_executor handler_ex;  // handlers without an executor of their own
   std::vector<boost::asio::any_completion_handler<void()>> ready;  // in completion order
   bool posted = false;
 
@@ -18,15 +19,16 @@ struct completion_queue::state {
     s->ready.clear();
     s->posted = false;
     for (auto& fn : batch) {
-      auto ex = boost::asio::get_associated_executor(fn, s->ex);
+      auto ex = boost::asio::get_associated_executor(fn, s->handler_ex);
       boost::asio::dispatch(ex, std::move(fn));
     }
   }
 };
 
-completion_queue::completion_queue(boost::asio::any_io_executor ex) : state_(std::make_shared<state>(std::move(ex))) {}
+completion_queue::completion_queue(boost::asio::any_io_executor run_on, boost::asio::any_io_executor handler_default)
+    : state_(std::make_shared<state>(std::move(run_on), std::move(handler_default))) {}
 
-const boost::asio::any_io_executor& completion_queue::executor() const noexcept { return state_->ex; }
+const boost::asio::any_io_executor& completion_queue::handler_executor() const noexcept { return state_->handler_ex; }
 
 namespace {
 // The posted function. Destroyed without running (its io_context destroyed first), it drops the

@@ -213,14 +213,18 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff);
   r.millis("KAFKA_PRODUCER_LINGER_MS", c.linger);
   r.millis("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", c.delivery_timeout);
-  r.integer<std::size_t>("KAFKA_PRODUCER_BATCH_SIZE", c.batch_bytes, 0, 2147483647u);
-  r.integer<std::size_t>("KAFKA_PRODUCER_MAX_MESSAGE_BYTES", c.max_message_bytes, 0, 2147483647u);
+  r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MAX_MS", c.retry_backoff_max);
+  r.millis("KAFKA_PRODUCER_STATISTICS_INTERVAL_MS", c.statistics_interval);
+  r.integer<std::size_t>("KAFKA_PRODUCER_BATCH_SIZE", c.batch_bytes, 1, 2147483647u);
+  r.integer<std::size_t>("KAFKA_PRODUCER_MAX_MESSAGE_BYTES", c.max_message_bytes, 1000, 1000000000u);
+  r.integer<std::size_t>("KAFKA_PRODUCER_MAX_DETACHED_WAITING", c.max_detached_waiting, 0, 100000000u);
   if (r.error()) return r.error();
 
   // Everything else under the prefix is a librdkafka property.
   static const std::set<std::string, std::less<>> typed{
       "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "RESEND_POSSIBLY_PERSISTED", "DEAD_LETTER", "RETRY_BACKOFF_MS",
-      "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES"};
+      "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES", "RETRY_BACKOFF_MAX_MS",
+      "STATISTICS_INTERVAL_MS", "MAX_DETACHED_WAITING"};
   pass_through(env, "KAFKA_PRODUCER_", typed, c.properties);
   return c;
 }
@@ -327,6 +331,9 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   r.millis("KAFKA_CONSUMER_SESSION_TIMEOUT_MS", c.session_timeout);
   r.millis("KAFKA_CONSUMER_HEARTBEAT_INTERVAL_MS", c.heartbeat_interval);
   r.millis("KAFKA_CONSUMER_RETRY_BACKOFF_MS", c.retry_backoff);
+  r.millis("KAFKA_CONSUMER_RETRY_BACKOFF_MAX_MS", c.retry_backoff_max);
+  r.millis("KAFKA_CONSUMER_STATISTICS_INTERVAL_MS", c.statistics_interval);
+  r.integer<std::size_t>("KAFKA_CONSUMER_MAX_MESSAGE_BYTES", c.max_message_bytes, 1000, 1000000000u);
   r.millis("KAFKA_CONSUMER_HANDLER_TIMEOUT_MS", c.handler_timeout);
   r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
   r.millis("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout);
@@ -344,7 +351,7 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   static const std::set<std::string, std::less<>> typed{
       "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
       "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE", "SHUTDOWN_TIMEOUT_MS",
-      "DEAD_LETTER", "DEAD_LETTER_ATTEMPTS", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES"};
+      "DEAD_LETTER", "DEAD_LETTER_ATTEMPTS", "RETRY_BACKOFF_MAX_MS", "STATISTICS_INTERVAL_MS", "MAX_MESSAGE_BYTES", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES"};
   pass_through(env, "KAFKA_CONSUMER_", typed, c.properties);
   return c;
 }

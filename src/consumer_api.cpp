@@ -6,13 +6,16 @@ namespace txova::kafka::detail {
 
 std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg) {
   if (auto d = cfg.validate()) boost::throw_exception(diagnostic_error(d));
-  auto port = make_rdkafka_consumer_port(ex, cfg);
-  return std::make_shared<consumer_core>(std::move(ex), std::move(cfg), std::move(port), nullptr);
+  auto strand = boost::asio::make_strand(ex);
+  auto port = make_rdkafka_consumer_port(strand, cfg);
+  return std::make_shared<consumer_core>(std::move(ex), std::move(strand), std::move(cfg), std::move(port), nullptr);
 }
 std::shared_ptr<consumer_core> make_consumer_core(boost::asio::any_io_executor ex, consumer_config cfg,
                                                   std::unique_ptr<consumer_port> port,
                                                   std::unique_ptr<producer_port> dead_letters) {
-  return std::make_shared<consumer_core>(std::move(ex), std::move(cfg), std::move(port), std::move(dead_letters));
+  auto strand = boost::asio::make_strand(ex);
+  return std::make_shared<consumer_core>(std::move(ex), std::move(strand), std::move(cfg), std::move(port),
+                                         std::move(dead_letters));
 }
 router& routes(consumer_core& c) { return c.routes(); }
 void start_run(consumer_core& c, run_handler h) { c.run(std::move(h)); }
@@ -23,6 +26,6 @@ void stop(consumer_core& c) { c.stop(); }
 consumer_stats stats(const consumer_core& c) { return c.stats(); }
 std::vector<partition_lag> lag(const consumer_core& c) { return c.lag(); }
 diagnostic failure(const consumer_core& c) { return c.failure(); }
-void destroy(consumer_core& c) noexcept { c.destroy(); }
+void destroy(consumer_core& c) noexcept { c.destroy_soon(); }
 
 }  // namespace txova::kafka::detail

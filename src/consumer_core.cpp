@@ -19,9 +19,9 @@ namespace txova::kafka::detail {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-consumer_core::consumer_core(asio::any_io_executor ex, consumer_config cfg, std::unique_ptr<consumer_port> port,
-                             std::unique_ptr<producer_port> dead_letter_port)
-    : ex_(std::move(ex)), cfg_(std::move(cfg)), completions_(ex_), port_(std::move(port)),
+consumer_core::consumer_core(asio::any_io_executor ex, asio::strand<asio::any_io_executor> strand, consumer_config cfg,
+                             std::unique_ptr<consumer_port> port, std::unique_ptr<producer_port> dead_letter_port)
+    : strand_(std::move(strand)), ex_(strand_), cfg_(std::move(cfg)), completions_(ex_, std::move(ex)), port_(std::move(port)),
       dead_letter_port_(std::move(dead_letter_port)), tick_(ex_), dispatch_wake_(ex_), hold_timer_(ex_) {
   if (auto d = cfg_.validate()) boost::throw_exception(diagnostic_error(d));
   group_ = cfg_.effective_group_id();
@@ -34,9 +34,12 @@ consumer_core::~consumer_core() { destroy(); }
 // ---- async_run: the dispatcher, then the graceful shutdown -------------------------------
 
 void consumer_core::run(run_handler h) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), h = std::move(h)]() mutable { self->run(std::move(h)); });
   if (ran_ || records_mode_ || destroyed_) return completions_.complete(std::move(h), make_error_code(error::closed));
   ran_ = true;
   dispatcher_ = true;
+  routes_.freeze();
   asio::co_spawn(ex_, run_coro(), [self = shared_from_this(), h = std::move(h)](std::exception_ptr e, error_code ec) mutable {
     if (e) {
       try {
@@ -106,6 +109,8 @@ void consumer_core::arm_tick() {
 // ---- records(): the generator's one-record form ------------------------------------------
 
 void consumer_core::next_record(record_handler h) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), h = std::move(h)]() mutable { self->next_record(std::move(h)); });
   if (dispatcher_)
     return completions_.complete(std::move(h), error_code(asio::error::operation_not_supported), consumed_record{});
   if (destroyed_ || stopping_) return completions_.complete(std::move(h), make_error_code(error::closed), consumed_record{});
@@ -131,12 +136,17 @@ void consumer_core::hand_out() {
 }
 
 void consumer_core::mark_done(const consumed_record& r) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), topic = std::string(r.topic()), partition = r.partition(), offset = r.offset()] {
+      if (partition_state* p = self->find(topic, partition)) self->record_done(*p, offset);
+    });
   if (partition_state* p = find(r.topic(), r.partition())) record_done(*p, r.offset());
 }
 
 // ---- stopping ------------------------------------------------------------------------------
 
 void consumer_core::stop() {
+  if (!strand_.running_in_this_thread()) return on_strand([self = shared_from_this()] { self->stop(); });
   if (destroyed_) return;
   if (stopping_) {
     if (!forced_) logger()->warn("consumer {}: stopped again, cancelling in-flight handlers", group_);
@@ -161,6 +171,7 @@ void consumer_core::stop() {
 
 void consumer_core::fail(diagnostic d) {
   if (!failure_) {
+    std::lock_guard lock(failure_mutex_);
     failure_ = std::move(d);
     logger()->error("consumer {}: stopping on an error: {}", group_, failure_.message);
   }
@@ -306,6 +317,8 @@ void consumer_core::on_partition_error(std::string_view topic, std::int32_t part
 // ---- health, stats, lag --------------------------------------------------------------------
 
 void consumer_core::health_check(consumer_health_handler h) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), h = std::move(h)]() mutable { self->health_check(std::move(h)); });
   consumer_health r;
   r.running = started_ && !stopping_ && !destroyed_;
   r.assigned_partitions = partitions_.size();
@@ -335,14 +348,46 @@ void consumer_core::health_check(consumer_health_handler h) {
 }
 
 consumer_stats consumer_core::stats() const {
-  consumer_stats s = stats_;
-  s.assigned = partitions_.size();
-  for (const auto& p : partitions_) {
-    s.in_flight += p->fsm.tracker().in_progress();
-    s.paused += p->fsm.held() ? 1 : 0;
-    s.stuck += p->stuck.empty() ? 0 : 1;
-  }
+  consumer_stats s;
+  s.received = stats_.received;
+  s.handled = stats_.handled;
+  s.failed = stats_.failed;
+  s.timed_out = stats_.timed_out;
+  s.retried = stats_.retried;
+  s.dead_lettered = stats_.dead_lettered;
+  s.poison = stats_.poison;
+  s.skipped = stats_.skipped;
+  s.tombstones = stats_.tombstones;
+  s.partition_errors = stats_.partition_errors;
+  s.dead_letter_failures = stats_.dead_letter_failures;
+  s.trimmed = stats_.trimmed;
+  s.commits = stats_.commits;
+  s.rebalances = stats_.rebalances;
+  s.assigned = assigned_;
+  s.in_flight = in_flight_;
+  s.paused = held_;
+  s.stuck = stuck_;
   return s;
+}
+
+diagnostic consumer_core::failure() const {
+  std::lock_guard lock(failure_mutex_);
+  return failure_;
+}
+
+// A partition leaves the consumer: its share of the gauges goes with it.
+void consumer_core::partition_erased(const partition_state& p) {
+  in_flight_ -= p.fsm.tracker().in_progress();
+  if (p.fsm.held()) --held_;
+  if (!p.stuck.empty()) --stuck_;
+}
+
+void consumer_core::destroy_soon() noexcept {
+  try {
+    on_strand([self = shared_from_this()] { self->destroy(); });
+  } catch (...) {
+    destroy();
+  }
 }
 
 std::vector<partition_lag> consumer_core::lag() const {

@@ -23,7 +23,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <mutex>
 
 #include <deque>
 #include <functional>
@@ -64,8 +69,10 @@ using partition_ptr = std::shared_ptr<partition_state>;
 
 class consumer_core final : public std::enable_shared_from_this<consumer_core>, private consumer_events {
 public:
-  consumer_core(boost::asio::any_io_executor ex, consumer_config cfg, std::unique_ptr<consumer_port> port,
-                std::unique_ptr<producer_port> dead_letter_port);
+  /// `ex`: the executor handlers complete on when they have none; `strand`: where everything of
+  /// the consumer runs (a strand of `ex`, so a multi-threaded io_context cannot race it).
+  consumer_core(boost::asio::any_io_executor ex, boost::asio::strand<boost::asio::any_io_executor> strand,
+                consumer_config cfg, std::unique_ptr<consumer_port> port, std::unique_ptr<producer_port> dead_letter_port);
   ~consumer_core();
 
   router& routes() { return routes_; }
@@ -74,9 +81,10 @@ public:
   void mark_done(const consumed_record& r);
   void stop();
   void health_check(consumer_health_handler h);
-  consumer_stats stats() const;
+  consumer_stats stats() const;  // any thread
   std::vector<partition_lag> lag() const;
-  const diagnostic& failure() const noexcept { return failure_; }
+  diagnostic failure() const;  // any thread
+  void destroy_soon() noexcept;
   void destroy() noexcept;
 
 private:
@@ -130,7 +138,14 @@ private:
                                                   int attempts, timestamp first_failure, timestamp last_failure);
   basic_producer<>& dlq();
 
-  boost::asio::any_io_executor ex_;
+  template <class F>
+  void on_strand(F&& f) {
+    boost::asio::dispatch(strand_, std::forward<F>(f));
+  }
+  void partition_erased(const partition_state& p);
+
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::any_io_executor ex_;  // strand_
   consumer_config cfg_;
   std::string group_;
   backoff_policy backoff_;
@@ -150,10 +165,17 @@ private:
   record_handler record_waiter_;
   std::vector<boost::asio::steady_timer*> watchers_;
   consumer_clock::time_point last_commit_{};
-  consumer_stats stats_;
+  // Read by stats() from any thread, so atomic; everything else is touched on strand_ only.
+  struct counters {
+    std::atomic<std::uint64_t> received{0}, handled{0}, failed{0}, timed_out{0}, retried{0}, dead_lettered{0}, poison{0},
+        skipped{0}, tombstones{0}, partition_errors{0}, dead_letter_failures{0}, trimmed{0}, commits{0}, rebalances{0};
+  };
+  counters stats_;
+  std::atomic<std::size_t> assigned_{0}, in_flight_{0}, held_{0}, stuck_{0};
   std::size_t commits_in_flight_ = 0;
   std::string fatal_;
   diagnostic failure_;  // why the consumer stopped on its own (DLQ unwritable, internal error)
+  mutable std::mutex failure_mutex_;  // failure() may be asked from any thread
   bool brokers_down_ = false;
   std::string brokers_down_reason_;
   bool started_ = false;

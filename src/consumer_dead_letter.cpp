@@ -65,7 +65,10 @@ asio::awaitable<bool> consumer_core::write_dead_letter(partition_state& p, const
     }
     if (!ec) {
       ++stats_.dead_lettered;
-      if (!p.stuck.empty()) logger()->info("consumer {}: {} is no longer stuck", group_, where);
+      if (!p.stuck.empty()) {
+        logger()->info("consumer {}: {} is no longer stuck", group_, where);
+        --stuck_;
+      }
       p.stuck.clear();
       logger()->warn("consumer {}: record {} written to {} [{}]@{}: {}", group_, where, del.topic, del.partition,
                      del.offset, d.error_message);
@@ -81,7 +84,10 @@ asio::awaitable<bool> consumer_core::write_dead_letter(partition_state& p, const
                              why + "; the record stays uncommitted and the consumer stops (on_dead_letter_failure=stop)"));
         co_return false;
       }
-      if (p.stuck.empty()) logger()->error("consumer {}: {}; the partition is stuck until it succeeds", group_, why);
+      if (p.stuck.empty()) {
+        logger()->error("consumer {}: {}; the partition is stuck until it succeeds", group_, why);
+        ++stuck_;
+      }
       p.stuck = why;
     } else {
       logger()->error("consumer {}: {}; retrying", group_, why);

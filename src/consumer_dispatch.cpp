@@ -34,6 +34,7 @@ void consumer_core::on_record(consumed_record r) {
   partition_fsm::action a;
   if (!p->fsm.fetched(r.offset(), a)) return;
   ++stats_.received;
+  ++in_flight_;
   perform(*p, a);
   const bool was_empty = buffer_.empty();
   buffer_.emplace_back(p, std::move(r));
@@ -41,7 +42,12 @@ void consumer_core::on_record(consumed_record r) {
   else if (was_empty) dispatch_wake_.cancel();  // a non-empty buffer is already being dispatched
 }
 
-void consumer_core::record_done(partition_state& p, std::int64_t offset) { perform(p, p.fsm.done(offset)); }
+void consumer_core::record_done(partition_state& p, std::int64_t offset) {
+  const std::size_t before = p.fsm.tracker().in_progress();
+  const auto a = p.fsm.done(offset);
+  in_flight_ -= before - p.fsm.tracker().in_progress();
+  perform(p, a);
+}
 void consumer_core::record_abandoned(partition_state& p) { perform(p, p.fsm.abandoned()); }
 
 // ---- workers -------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ void consumer_core::on_assigned(std::vector<topic_partition> parts) {
     if (dispatcher_ && !stopping_) start_worker(p);
   }
   last_found_ = nullptr;
+  assigned_ = partitions_.size();
   if (const error_code ec = port_->assign(parts)) logger()->error("consumer {}: assign failed: {}", group_, ec.message());
 }
 
@@ -57,7 +58,12 @@ void consumer_core::perform(partition_state& p, const partition_fsm::action& a, 
   if (a.hold || a.release) {
     port_->hold(p.topic, p.partition, a.hold);
     if (a.release) port_->poke();  // the consumer queue got the held records without a wakeup
-    if (a.hold) arm_hold_timer();
+    if (a.hold) {
+      ++held_;
+      arm_hold_timer();
+    } else {
+      --held_;
+    }
   }
   if (a.drop_queued) drop_queued(p);
   if (a.cancel_handlers) p.cancel.emit(asio::cancellation_type::terminal);
@@ -133,9 +139,11 @@ asio::awaitable<void> consumer_core::finish_revoke(std::vector<partition_ptr> re
                      group_, p->topic, p->partition, p->fsm.tracker().position());
     p->deadline_timer.cancel();
     port_->hold(p->topic, p->partition, false);  // where a later assignment of it starts
+    partition_erased(*p);
     std::erase(partitions_, p);
   }
   last_found_ = nullptr;
+  assigned_ = partitions_.size();
   if (const error_code ec = port_->unassign(parts)) logger()->error("consumer {}: unassign failed: {}", group_, ec.message());
   port_->poke();
 }

@@ -126,21 +126,37 @@ std::optional<unsigned> major_version(std::string_view s) noexcept {
   return major;
 }
 
-event_context event_context::caused_by(const envelope& cause, std::string source) {
-  return event_context{std::move(source), cause.correlation_id, cause.id, std::nullopt};
+event_context event_context::caused_by(const envelope& cause, std::string_view source) {
+  return event_context{source, cause.correlation_id, context_text(cause.id), std::nullopt};
+}
+
+diagnostic event_context::check() const {
+  const auto too_long = [](std::string_view field, const context_text& t) {
+    return make_diagnostic(error::too_large, "event_context." + std::string(field),
+                           "event_context." + std::string(field) + " is longer than " +
+                               std::to_string(context_text::capacity()) + " bytes (it begins \"" +
+                               std::string(t.view().substr(0, 40)) + "\")");
+  };
+  if (source.overflowed()) return too_long("source", source);
+  if (correlation_id.overflowed()) return too_long("correlation_id", correlation_id);
+  if (causation_id && causation_id->overflowed()) return too_long("causation_id", *causation_id);
+  if (actor && actor->id.overflowed()) return too_long("actor.id", actor->id);
+  if (actor && actor->type.overflowed()) return too_long("actor.type", actor->type);
+  return {};
 }
 
 envelope make_envelope(std::string_view type, std::string_view version, std::string payload_json,
                        const event_context& ctx) {
+  if (auto d = ctx.check()) throw diagnostic_error(std::move(d));
   envelope e;
   e.id = new_uuid();
   e.type = type;
   e.version = version;
-  e.source = ctx.source;
+  e.source = ctx.source.str();
   e.time = now_utc();
-  e.correlation_id = ctx.correlation_id.empty() ? e.id : ctx.correlation_id;
-  e.causation_id = ctx.causation_id;
-  e.actor = ctx.actor;
+  e.correlation_id = ctx.correlation_id.empty() ? e.id : ctx.correlation_id.str();
+  if (ctx.causation_id) e.causation_id = ctx.causation_id->str();
+  if (ctx.actor) e.actor = ctx.actor->to_actor();
   e.payload = std::move(payload_json);
   return e;
 }
@@ -239,6 +255,8 @@ diagnostic validate(const envelope& e) {
 }
 
 namespace detail {
+diagnostic check_envelope_fields(const envelope& e) { return check_fields(e); }
+
 diagnostic validate_for_publish(const envelope& e, const catalog& c, std::string* key) {
   if (auto d = check_fields(e)) return d;
   const event_info* info = key ? c.find(e.type) : nullptr;
@@ -250,6 +268,9 @@ diagnostic validate_for_publish(const envelope& e, const catalog& c, std::string
   auto payload = detail::parse_strict(e.payload, {}, "payload", &mr);
   if (!payload) return payload.error();
   if (!payload->is_object()) return payload_not_object(*payload);
+  // The rules of the type's struct, as a typed consumer route would decode it.
+  if (const payload_check check = c.checker(e.type))
+    if (auto d = check(*payload)) return d;
   if (key) {
     auto k = key_of(payload->get_object(), e.type, *info);
     if (!k) return k.error();

@@ -52,3 +52,4 @@ void throw_exception_from_error(const diagnostic& d, const boost::source_locatio
 }
 
 }  // namespace txova::kafka
+

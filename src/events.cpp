@@ -23,6 +23,7 @@ std::string ride_driver_assigned::validate() const {
 std::string ride_completed::validate() const {
   if (!(distance_km >= 0)) return "distance_km " + number(distance_km) + " is negative";
   if (duration_mins < 0) return "duration_mins " + std::to_string(duration_mins) + " is negative";
+  if (fare.amount < 0) return "fare amount " + std::to_string(fare.amount) + " is negative";
   return {};
 }
 

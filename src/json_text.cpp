@@ -310,6 +310,14 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
   boost::json::stream_parser parser({}, opts, temp);
   parser.reset(std::move(storage));
   const std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
+  if (!ec && parser.done()) {
+    // A complete document and then more: nothing may follow it but whitespace.
+    const std::size_t rest = text.find_first_not_of(" \t\r\n", consumed);
+    if (rest != std::string_view::npos)
+      return make_diagnostic(error::invalid_json, name,
+                             name + " is not valid JSON: " + std::to_string(text.size() - rest) + " byte(s) follow its document, at offset " +
+                                 std::to_string(rest) + " near " + preview(text.substr(rest, 24), 24));
+  }
   if (!ec) parser.finish(ec);
   if (ec) {
     if (ec == boost::json::error::too_deep)

@@ -21,9 +21,11 @@ using boost::system::error_code;
 
 void prepared_deleter::operator()(prepared_publish* p) const noexcept { delete p; }
 
-producer_core::producer_core(boost::asio::any_io_executor ex, producer_config cfg, std::unique_ptr<producer_port> port)
-    : ex_(std::move(ex)), cfg_(std::move(cfg)),
-      routes_(cfg_.event_catalog ? *cfg_.event_catalog : txova_catalog()), completions_(ex_), port_(std::move(port)) {
+producer_core::producer_core(boost::asio::any_io_executor ex, boost::asio::strand<boost::asio::any_io_executor> strand,
+                             producer_config cfg, std::unique_ptr<producer_port> port)
+    : strand_(std::move(strand)), ex_(strand_), cfg_(std::move(cfg)),
+      routes_(cfg_.event_catalog ? *cfg_.event_catalog : txova_catalog()), completions_(ex_, std::move(ex)),
+      port_(std::move(port)) {
   if (auto d = cfg_.validate()) boost::throw_exception(diagnostic_error(d));
   if (cfg_.routes) routes_ = *cfg_.routes;
   policy_.retries = cfg_.retries;
@@ -64,23 +66,41 @@ prepared_ptr producer_core::prepare_raw(producer_record r) {
   return p;
 }
 
-diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt) {
+prepared_ptr producer_core::prepare_failed(std::string_view type, diagnostic why) {
+  prepared_ptr p(new prepared_publish);
+  p->type = std::string(type);
+  p->error = std::move(why);
+  return p;
+}
+
+prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, const publish_options& opt) {
+  prepared_ptr p(new prepared_publish);
+  p->key = std::move(key);
+  p->error = prepare(*p, e, opt, true);
+  return p;
+}
+
+diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked) {
   if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
     envelope chained = e;
     chained.correlation_id = e.id;
-    return prepare(f, chained, opt);
+    return prepare(f, chained, opt, payload_checked);
   }
   f.id = e.id;  // for the log line, should validation fail
   f.type = e.type;
   f.correlation_id = e.correlation_id;
-  if (opt.topic) f.topic = *opt.topic;
+  if (opt.topic) f.topic = std::string(*opt.topic);
   else {
     auto t = routes_.resolve(e.type);
     if (!t) return t.error();
     f.topic = std::move(*t);
   }
-  if (opt.key) f.key = *opt.key;
-  if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
+  if (payload_checked) {
+    if (auto d = check_envelope_fields(e)) return d;
+  } else {
+    if (opt.key) f.key = std::string(*opt.key);
+    if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
+  }
   f.value = to_json(e);
   if (f.value.size() > cfg_.max_message_bytes)
     return make_diagnostic(error::too_large, "",
@@ -105,31 +125,39 @@ producer_core::op_ptr producer_core::make_op(publish_handler h, prepared_publish
 }
 
 void producer_core::publish(prepared_ptr p, publish_handler h) {
-  const diagnostic error = std::move(p->error);
-  op_ptr op = make_op(std::move(h), std::move(*p));
-  if (error) return fail_now(op, error.code, error.message);
-  submit(op);
+  on_strand([self = shared_from_this(), p = std::move(p), h = std::move(h)]() mutable {
+    self->publish_now(std::move(p), std::move(h), false);
+  });
 }
 
 error_code producer_core::publish_detached(prepared_ptr p, publish_handler h) {
-  const diagnostic error = std::move(p->error);
-  op_ptr op = make_op(std::move(h), std::move(*p));
-  op->detached = true;
-  if (error) {
-    fail_now(op, error.code, error.message);
-    return error.code;
-  }
-  if (!room_waiters_.empty() && detached_waiting_ >= cfg_.max_detached_waiting) {
+  // Decided here, on the caller's thread: at most max_detached_waiting detached publishes wait
+  // to be taken by librdkafka (on their way to the strand, or waiting for room in its queue).
+  error_code refused = p->error.code;
+  if (!refused && detached_waiting_.fetch_add(1) >= cfg_.max_detached_waiting) {
+    --detached_waiting_;
+    refused = make_error_code(error::queue_full);
     ++stats_.rejected;
-    const error_code ec = make_error_code(error::queue_full);
-    fail_now(op, ec,
-             "librdkafka's queue is full and " + std::to_string(detached_waiting_) +
-                 " detached publishes already wait for room (max_detached_waiting " +
-                 std::to_string(cfg_.max_detached_waiting) + ")");
-    return ec;
+    p->error = make_diagnostic(error::queue_full, "",
+                               std::to_string(cfg_.max_detached_waiting) +
+                                   " detached publishes already wait for room in librdkafka's queue (max_detached_waiting)");
+  } else if (!refused) {
+    p->counted = true;
   }
+  on_strand([self = shared_from_this(), p = std::move(p), h = std::move(h)]() mutable {
+    self->publish_now(std::move(p), std::move(h), true);
+  });
+  return refused;
+}
+
+void producer_core::publish_now(prepared_ptr p, publish_handler h, bool detached) {
+  const diagnostic error = std::move(p->error);
+  const bool counted = p->counted;
+  op_ptr op = make_op(std::move(h), std::move(*p));
+  op->detached = detached;
+  op->counted_waiting = counted;
+  if (error) return fail_now(op, error.code, error.message);
   submit(op);
-  return {};
 }
 
 void producer_core::submit(op_ptr op) {
@@ -155,8 +183,8 @@ void producer_core::apply(op_ptr op, const publish_fsm::action& a) {
   if (a.retried) ++stats_.retried;
   if (a.leave_room_queue && op->waiting_for_room) {
     room_waiters_.erase(std::find(room_waiters_.begin(), room_waiters_.end(), op));
+    --waiting_;
     op->waiting_for_room = false;
-    if (op->detached) --detached_waiting_;
   }
   if (a.cancel_backoff && op->timer) op->timer->cancel();  // its handler still runs and then forgets the op
   if (a.answer) answer(op);
@@ -164,8 +192,8 @@ void producer_core::apply(op_ptr op, const publish_fsm::action& a) {
     case publish_fsm::step::produce: produce(op); break;
     case publish_fsm::step::wait_for_room:
       op->waiting_for_room = true;
-      if (op->detached) ++detached_waiting_;
       room_waiters_.push_back(op);
+      ++waiting_;
       break;
     case publish_fsm::step::start_backoff: start_backoff(op, a.delay); break;
     case publish_fsm::step::none: break;
@@ -220,6 +248,7 @@ void producer_core::handle_send(op_ptr op, producer_port::outcome r, error_code 
   switch (r) {
     case producer_port::outcome::accepted:
       op->in_librdkafka = true;
+      uncount_waiting(*op);
       return apply(op, op->fsm.produced(produce_result::accepted));
     case producer_port::outcome::queue_full:
       if (port_->queue_depth() == 0 && room_waiters_.empty()) {
@@ -248,8 +277,8 @@ void producer_core::retry_room_waiters() {
     const auto r = send(op, ec, text);
     if (r == producer_port::outcome::queue_full) return;  // still first in line
     room_waiters_.pop_front();
+    --waiting_;
     op->waiting_for_room = false;
-    if (op->detached) --detached_waiting_;
     handle_send(op, r, ec, std::move(text));
   }
 }
@@ -377,9 +406,17 @@ void producer_core::finished(op_ptr op) {
   forget(op);
 }
 
+// A detached publish stops counting against max_detached_waiting once librdkafka took it or it ended.
+void producer_core::uncount_waiting(publish_op& op) {
+  if (!op.counted_waiting) return;
+  op.counted_waiting = false;
+  --detached_waiting_;
+}
+
 // Erases the op unless librdkafka still points at it (its delivery report will erase it) or a
 // backoff timer's handler is still to run (it will).
 void producer_core::forget(op_ptr op) {
+  if (op->fsm.current() == publish_fsm::state::done || op->fsm.current() == publish_fsm::state::created) uncount_waiting(*op);
   if (op->in_librdkafka || op->timer_pending) return;
   if (op->handler) {  // only for ops dropped unanswered (destroy)
     op->handler = nullptr;

@@ -9,7 +9,11 @@
 #include <txova/kafka/detail/publish_fsm.hpp>
 #include <txova/kafka/topics.hpp>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
 
 #include <deque>
 #include <list>
@@ -40,22 +44,31 @@ struct publish_fields {
 // Validated and encoded, or the reason it must not be sent.
 struct prepared_publish : publish_fields {
   diagnostic error;
+  bool counted = false;  // a detached publish counted against max_detached_waiting
 };
 
 class producer_core final : public std::enable_shared_from_this<producer_core>, private producer_events {
 public:
-  producer_core(boost::asio::any_io_executor ex, producer_config cfg, std::unique_ptr<producer_port> port);
+  /// `ex`: the executor handlers complete on when they have none; `strand`: where everything of
+  /// the producer runs (a strand of `ex`, so a multi-threaded io_context cannot race it).
+  producer_core(boost::asio::any_io_executor ex, boost::asio::strand<boost::asio::any_io_executor> strand,
+                producer_config cfg, std::unique_ptr<producer_port> port);
   ~producer_core();
 
   prepared_ptr prepare_one(const envelope& e, const publish_options& opt);
   prepared_ptr prepare_raw(producer_record r);
+  prepared_ptr prepare_failed(std::string_view type, diagnostic why);
+  prepared_ptr prepare_checked(const envelope& e, std::string key, const publish_options& opt);
+  // The public operations hop onto the strand (at once when already on it, or on one thread).
   void publish(prepared_ptr p, publish_handler h);
   void publish_batch(std::vector<envelope> envelopes, batch_handler h);
   boost::system::error_code publish_detached(prepared_ptr p, publish_handler h);
   void flush(std::chrono::milliseconds timeout, flush_handler h);
   void close(std::chrono::milliseconds timeout, close_handler h);
   void health_check(std::chrono::milliseconds timeout, health_handler h);
-  producer_stats stats() const;
+  producer_stats stats() const;  // any thread
+  /// From the producer's destructor: on the strand, now or as soon as it is free.
+  void destroy_soon() noexcept;
   void destroy() noexcept;
 
 private:
@@ -64,6 +77,7 @@ private:
     publish_fsm fsm;
     publish_handler handler;
     bool detached = false;
+    bool counted_waiting = false;  // counts against max_detached_waiting
     bool in_librdkafka = false;  // a delivery report will come
     bool waiting_for_room = false;
     bool timer_pending = false;  // a backoff timer's handler will still run and look at the op
@@ -96,8 +110,15 @@ private:
   void on_client_error(boost::system::error_code ec, std::string_view text, bool fatal) override;
   void on_probe_result(std::uint64_t id, boost::system::error_code ec, std::string_view detail) override;
 
+  template <class F>
+  void on_strand(F&& f) {
+    boost::asio::dispatch(strand_, std::forward<F>(f));
+  }
+  void publish_now(prepared_ptr p, publish_handler h, bool detached);
+  void flush_now(std::chrono::milliseconds timeout, flush_handler h);
+
   // the publish path (producer_core.cpp)
-  diagnostic prepare(publish_fields& f, const envelope& e, const publish_options& opt);
+  diagnostic prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked = false);
   op_ptr make_op(publish_handler h, prepared_publish&& p);
   void submit(op_ptr op);
   void apply(op_ptr op, const publish_fsm::action& a);
@@ -111,6 +132,7 @@ private:
   void finished(op_ptr op);
   void fail_now(op_ptr op, boost::system::error_code ec, const std::string& message);
   void forget(op_ptr op);
+  void uncount_waiting(publish_op& op);
   bool dead_letter_possible(const boost::system::error_code& ec) const;
   void build_dead_letter(publish_op& op);
   std::string current_topic(const publish_op& op) const;
@@ -123,7 +145,8 @@ private:
   void finish_health(health_waiter& w, boost::system::error_code ec, health_report r);
   void send_probe();
 
-  boost::asio::any_io_executor ex_;
+  boost::asio::strand<boost::asio::any_io_executor> strand_;
+  boost::asio::any_io_executor ex_;  // strand_, for timers and posts
   producer_config cfg_;
   publish_policy policy_;
   topic_map routes_;  // config.routes, or the catalog's topics: built once, not per publish
@@ -133,14 +156,22 @@ private:
   std::vector<header_view> header_views_;
   std::list<publish_op> ops_;
   std::deque<op_ptr> room_waiters_;
-  std::size_t detached_waiting_ = 0;
+  std::atomic<std::size_t> detached_waiting_{0};
   std::vector<std::shared_ptr<flush_waiter>> flush_waiters_;
   std::vector<std::shared_ptr<health_waiter>> health_waiters_;
   std::optional<std::uint64_t> probe_in_flight_;  // one probe at a time
   std::chrono::steady_clock::time_point probe_sent_{};
   std::uint64_t next_probe_ = 1;
-  std::size_t in_flight_ = 0;  // publishes whose caller has not been answered
-  producer_stats stats_;
+  // Read by stats() from any thread, so atomic; everything else is touched on strand_ only.
+  struct counters {
+    std::atomic<std::uint64_t> sent{0}, failed{0}, retried{0}, dead_lettered{0}, cancelled{0}, failed_after_cancel{0},
+        rejected{0};
+  };
+  std::atomic<std::size_t> in_flight_{0};  // publishes whose caller has not been answered
+  std::atomic<std::size_t> waiting_{0};    // room_waiters_.size()
+  std::atomic<bool> fatal_flag_{false};
+  std::atomic<std::size_t> queue_depth_{0};  // librdkafka's, as last seen on the strand
+  counters stats_;
   close_report close_report_;
   boost::system::error_code last_client_error_;
   std::string last_client_error_text_;

@@ -14,6 +14,10 @@ using boost::system::error_code;
 using clock = std::chrono::steady_clock;
 
 void producer_core::publish_batch(std::vector<envelope> envelopes, batch_handler h) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), es = std::move(envelopes), h = std::move(h)]() mutable {
+      self->publish_batch(std::move(es), std::move(h));
+    });
   struct batch_state {
     batch_handler handler;
     std::vector<publish_result> results;
@@ -61,6 +65,10 @@ void producer_core::publish_batch(std::vector<envelope> envelopes, batch_handler
 // ---- flush and close ---------------------------------------------------------------------------
 
 void producer_core::flush(std::chrono::milliseconds timeout, flush_handler h) {
+  on_strand([self = shared_from_this(), timeout, h = std::move(h)]() mutable { self->flush_now(timeout, std::move(h)); });
+}
+
+void producer_core::flush_now(std::chrono::milliseconds timeout, flush_handler h) {
   // Done when librdkafka holds nothing of ours, cancelled publishes included.
   if (ops_.empty()) return completions_.complete(std::move(h), error_code{}, std::size_t{0});
   auto waiter = std::make_shared<flush_waiter>(ex_);
@@ -91,6 +99,8 @@ void producer_core::finish_flush(flush_waiter& w, error_code ec) {
 }
 
 void producer_core::close(std::chrono::milliseconds timeout, close_handler h) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), timeout, h = std::move(h)]() mutable { self->close(timeout, std::move(h)); });
   if (closing_) return completions_.complete(std::move(h), make_error_code(error::closed), close_report{});
   closing_ = true;
   // Publishes waiting for room or for a retry will not get one now; in-flight ones will get no
@@ -98,13 +108,13 @@ void producer_core::close(std::chrono::milliseconds timeout, close_handler h) {
   std::vector<op_ptr> all;
   for (auto& op : ops_) all.push_back(&op);
   for (op_ptr op : all) apply(op, op->fsm.close());
-  flush(timeout, [this, self = shared_from_this(), h = std::move(h)](error_code ec, std::size_t remaining) mutable {
+  flush_now(timeout, [this, self = shared_from_this(), h = std::move(h)](error_code ec, std::size_t remaining) mutable {
     if (ec == boost::asio::error::operation_aborted || destroyed_)  // the producer was destroyed meanwhile
       return completions_.complete(std::move(h), error_code(boost::asio::error::operation_aborted), std::move(close_report_));
     if (remaining == 0) return completions_.complete(std::move(h), error_code{}, std::move(close_report_));
     // Whatever librdkafka still holds comes back as _PURGE_* delivery reports.
     port_->purge();
-    flush(std::chrono::seconds(5), [this, self, h = std::move(h)](error_code ec2, std::size_t left) mutable {
+    flush_now(std::chrono::seconds(5), [this, self, h = std::move(h)](error_code ec2, std::size_t left) mutable {
       auto report = std::move(close_report_);
       if (ec2 == boost::asio::error::operation_aborted || destroyed_)
         return completions_.complete(std::move(h), error_code(boost::asio::error::operation_aborted), std::move(report));
@@ -117,6 +127,10 @@ void producer_core::close(std::chrono::milliseconds timeout, close_handler h) {
 // ---- health ------------------------------------------------------------------------------------
 
 void producer_core::health_check(std::chrono::milliseconds timeout, health_handler h) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), timeout, h = std::move(h)]() mutable {
+      self->health_check(timeout, std::move(h));
+    });
   if (!fatal_.empty()) return completions_.complete(std::move(h), make_error_code(error::fatal), health_report{false, {}, fatal_});
   auto waiter = std::make_shared<health_waiter>(ex_);
   waiter->handler.swap(h);
@@ -178,6 +192,7 @@ void producer_core::on_client_error(error_code ec, std::string_view text, bool f
   }
   if (!fatal_.empty()) return;
   fatal_ = "fatal librdkafka error: " + std::string(text) + "; the producer can send no more (create a new one)";
+  fatal_flag_ = true;
   logger()->critical("txova producer {}: {}", cfg_.client_id, fatal_);
   std::vector<op_ptr> all;
   for (auto& op : ops_) all.push_back(&op);
@@ -195,15 +210,31 @@ void producer_core::update_activity() {
   if (destroyed_) return;
   check_flush_waiters();
   port_->set_busy(in_flight_ > 0 || !ops_.empty() || !health_waiters_.empty() || !flush_waiters_.empty());
+  queue_depth_ = port_->queue_depth();
 }
 
 producer_stats producer_core::stats() const {
-  producer_stats s = stats_;
+  producer_stats s;
+  s.sent = stats_.sent;
+  s.failed = stats_.failed;
+  s.retried = stats_.retried;
+  s.dead_lettered = stats_.dead_lettered;
+  s.cancelled = stats_.cancelled;
+  s.failed_after_cancel = stats_.failed_after_cancel;
+  s.rejected = stats_.rejected;
   s.in_flight = in_flight_;
-  s.queue_depth = destroyed_ ? 0 : port_->queue_depth();
-  s.waiting_for_room = room_waiters_.size();
-  s.fatal = !fatal_.empty();
+  s.queue_depth = queue_depth_;
+  s.waiting_for_room = waiting_;
+  s.fatal = fatal_flag_;
   return s;
+}
+
+void producer_core::destroy_soon() noexcept {
+  try {
+    on_strand([self = shared_from_this()] { self->destroy(); });
+  } catch (...) {
+    destroy();  // nothing to dispatch to: no handler of ours can run either
+  }
 }
 
 // Destruction without close: abort everything, purge librdkafka's queues.
@@ -228,6 +259,7 @@ void producer_core::destroy() noexcept {
     if (w->handler) completions_.complete(std::move(w->handler), aborted, health_report{});
   health_waiters_.clear();
   room_waiters_.clear();
+  waiting_ = 0;
   // Destroying the port destroys librdkafka's client, which joins its threads; with the queues
   // purged it returns promptly. Reports it still has are dropped with the queue.
   port_.reset();
@@ -240,15 +272,23 @@ std::unique_ptr<producer_port> make_rdkafka_producer_port(boost::asio::any_io_ex
 
 std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg) {
   if (auto d = cfg.validate()) boost::throw_exception(diagnostic_error(d));
-  auto port = make_rdkafka_producer_port(ex, cfg);
-  return std::make_shared<producer_core>(std::move(ex), std::move(cfg), std::move(port));
+  auto strand = boost::asio::make_strand(ex);
+  auto port = make_rdkafka_producer_port(strand, cfg);
+  return std::make_shared<producer_core>(std::move(ex), std::move(strand), std::move(cfg), std::move(port));
 }
 std::shared_ptr<producer_core> make_producer_core(boost::asio::any_io_executor ex, producer_config cfg,
                                                   std::unique_ptr<producer_port> port) {
-  return std::make_shared<producer_core>(std::move(ex), std::move(cfg), std::move(port));
+  auto strand = boost::asio::make_strand(ex);
+  return std::make_shared<producer_core>(std::move(ex), std::move(strand), std::move(cfg), std::move(port));
 }
 prepared_ptr prepare_publish(producer_core& c, const envelope& e, const publish_options& o) { return c.prepare_one(e, o); }
 prepared_ptr prepare_record(producer_core& c, producer_record r) { return c.prepare_raw(std::move(r)); }
+prepared_ptr prepare_failed(producer_core& c, std::string_view type, diagnostic why) {
+  return c.prepare_failed(type, std::move(why));
+}
+prepared_ptr prepare_checked(producer_core& c, const envelope& e, std::string key, const publish_options& o) {
+  return c.prepare_checked(e, std::move(key), o);
+}
 void start_publish(producer_core& c, prepared_ptr p, publish_handler h) { c.publish(std::move(p), std::move(h)); }
 void start_publish_batch(producer_core& c, std::vector<envelope> es, batch_handler h) {
   c.publish_batch(std::move(es), std::move(h));
@@ -262,6 +302,6 @@ void start_health_check(producer_core& c, std::chrono::milliseconds t, health_ha
   c.health_check(t, std::move(h));
 }
 producer_stats stats(const producer_core& c) { return c.stats(); }
-void destroy(producer_core& c) noexcept { c.destroy(); }
+void destroy(producer_core& c) noexcept { c.destroy_soon(); }
 
 }  // namespace txova::kafka::detail

@@ -51,7 +51,7 @@ boost::system::result<timestamp, diagnostic> parse_timestamp(std::string_view s,
 
   std::size_t pos = 19;
   long long nanos = 0;
-  if (s[pos] == '.') {
+  if (pos < s.size() && s[pos] == '.') {
     std::size_t start = ++pos;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
       if (pos - start == 9) return bad(field, s, "has more than 9 fraction digits");

@@ -18,11 +18,11 @@
 namespace txova::kafka::test {
 
 struct record {
-  std::string key;
-  std::string value;
+  std::string key{};
+  std::string value{};
   std::int32_t partition = -1;
   std::int64_t offset = -1;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers{};
   bool tombstone = false;  ///< produce a null value (value is ignored); read: the value was null
 };
 
@@ -32,8 +32,8 @@ std::string real_brokers();
 std::string unique_topic(std::string_view prefix);
 
 struct produce_result {
-  std::vector<int> errors;  ///< one rd_kafka_resp_err_t per message, in send order
-  std::vector<std::int32_t> partitions;
+  std::vector<int> errors{};  ///< one rd_kafka_resp_err_t per message, in send order
+  std::vector<std::int32_t> partitions{};
   std::chrono::milliseconds elapsed{};
 };
 

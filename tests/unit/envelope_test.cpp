@@ -55,6 +55,16 @@ BOOST_AUTO_TEST_CASE(parses_every_field) {
   BOOST_TEST(to_json(*r) == valid_json);
 }
 
+BOOST_AUTO_TEST_CASE(bytes_after_the_document_are_refused_by_name) {
+  auto r = parse_envelope(std::string(valid_json) + " x");
+  BOOST_TEST_REQUIRE(!r.has_value());
+  BOOST_TEST((r.error().code == error::invalid_json));
+  BOOST_TEST(r.error().message.find("1 byte(s) follow its document") != std::string::npos, r.error().message);
+  auto two = parse_envelope(std::string(valid_json) + "{}");
+  BOOST_TEST_REQUIRE(!two.has_value(), "a second document");
+  BOOST_TEST(parse_envelope(std::string(valid_json) + " \n\t").has_value(), "whitespace after it is fine");
+}
+
 BOOST_AUTO_TEST_CASE(keeps_payload_bytes_exactly) {
   const std::string pretty =
       "{\"id\":\"7c9e6679-7425-40de-944b-e07fc1f90ae7\",\"type\":\"ride.rated\",\"version\":\"1.0\","

@@ -22,23 +22,23 @@ namespace txova::kafka::test {
 // ---- producer --------------------------------------------------------------------------------
 
 struct sent_message {
-  std::string topic;
-  std::optional<std::string> key;
-  std::optional<std::string> value;
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::string topic{};
+  std::optional<std::string> key{};
+  std::optional<std::string> value{};
+  std::vector<std::pair<std::string, std::string>> headers{};
   void* opaque = nullptr;
   bool reported = false;
 };
 
 struct fake_producer_state {
-  boost::asio::any_io_executor ex;
+  boost::asio::any_io_executor ex{};
   detail::producer_events* sink = nullptr;
-  std::vector<sent_message> sent;  // every message the port took, in order
+  std::vector<sent_message> sent{};  // every message the port took, in order
   std::size_t room = 1000000;      // messages it takes before answering queue_full
   std::size_t held = 0;            // taken and not yet reported
   bool auto_ack = false;           // report success for every message at once (posted)
   std::size_t purges = 0;
-  std::vector<std::uint64_t> probes;
+  std::vector<std::uint64_t> probes{};
   bool busy = false;
 
   // Reports message `i` (posted, as librdkafka's queue would).
@@ -107,13 +107,13 @@ private:
 // ---- consumer --------------------------------------------------------------------------------
 
 struct fake_consumer_state {
-  boost::asio::any_io_executor ex;
+  boost::asio::any_io_executor ex{};
   detail::consumer_events* sink = nullptr;
-  std::vector<std::string> subscribed;
+  std::vector<std::string> subscribed{};
   std::vector<std::vector<detail::topic_partition>> assigned, unassigned;
-  std::vector<std::vector<detail::partition_offset>> commits;  // every commit asked for
+  std::vector<std::vector<detail::partition_offset>> commits{};  // every commit asked for
   bool auto_commit_ok = true;  // answer each commit with success (posted)
-  std::map<std::pair<std::string, std::int32_t>, bool> held;
+  std::map<std::pair<std::string, std::int32_t>, bool> held{};
   bool closing = false;
   bool closed = false;
 

@@ -2,12 +2,22 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <vector>
+
 #include "test_support.hpp"
 
 using namespace txova::kafka;
 using namespace std::chrono;
 
 BOOST_AUTO_TEST_SUITE(timestamp_text)
+
+BOOST_AUTO_TEST_CASE(nineteen_characters_without_a_zone_are_refused_without_reading_past_them) {
+  const std::string_view text = "2024-01-15T10:30:00";
+  std::vector<char> exact(text.begin(), text.end());  // no terminator after it: a read past it is caught by ASan
+  auto t = parse_timestamp(std::string_view(exact.data(), exact.size()));
+  BOOST_TEST_REQUIRE(!t.has_value());
+  BOOST_TEST(t.error().message.find("must end in Z") != std::string::npos, t.error().message);
+}
 
 BOOST_AUTO_TEST_CASE(parses_utc_with_and_without_fraction) {
   auto t = parse_timestamp("2024-01-15T10:30:00Z");

@@ -29,11 +29,11 @@ namespace txova::kafka {
 
 /// How to create one topic.
 struct topic_spec {
-  std::string name;
+  std::string name{};
   int partitions = topics::partitions;
   int replication_factor = topics::replication_factor;
   std::optional<std::chrono::milliseconds> retention = topics::retention;  ///< nullopt: broker default
-  std::map<std::string, std::string> configs;                             ///< any other topic config
+  std::map<std::string, std::string> configs{};                             ///< any other topic config
 };
 
 /// Partitions, replication and retention for every topic of a catalog (production defaults).
@@ -48,33 +48,33 @@ std::vector<topic_spec> catalog_topics(const catalog& c = txova_catalog(), const
 
 /// What happened to one topic in a create or delete.
 struct topic_outcome {
-  std::string topic;
-  boost::system::error_code ec;  ///< rdkafka category; success when created/deleted
-  std::string message;           ///< the broker's words, with the topic named
+  std::string topic{};
+  boost::system::error_code ec{};  ///< rdkafka category; success when created/deleted
+  std::string message{};           ///< the broker's words, with the topic named
 };
 
 /// A topic's configuration as the broker reports it.
 struct topic_description {
-  std::string name;
-  std::map<std::string, std::string> configs;  ///< e.g. "retention.ms" -> "604800000"
+  std::string name{};
+  std::map<std::string, std::string> configs{};  ///< e.g. "retention.ms" -> "604800000"
 };
 
 /// The result of ensure_topics: nothing is an error merely because it already existed.
 struct ensure_report {
-  std::vector<std::string> created;
-  std::vector<std::string> existing;
-  std::vector<topic_outcome> fewer_partitions;  ///< exist with fewer partitions than asked for
-  std::vector<topic_outcome> unverified;        ///< exist, but the partition check was refused
-  std::vector<topic_outcome> failed;            ///< could not be created
+  std::vector<std::string> created{};
+  std::vector<std::string> existing{};
+  std::vector<topic_outcome> fewer_partitions{};  ///< exist with fewer partitions than asked for
+  std::vector<topic_outcome> unverified{};        ///< exist, but the partition check was refused
+  std::vector<topic_outcome> failed{};            ///< could not be created
   bool ok() const noexcept { return fewer_partitions.empty() && failed.empty(); }
 };
 
 /// Connection settings of the admin client.
 struct admin_config {
-  std::string brokers;                                  ///< bootstrap.servers
+  std::string brokers{};                                  ///< bootstrap.servers
   std::chrono::milliseconds request_timeout{30000};     ///< per admin request
   std::chrono::milliseconds operation_timeout{30000};   ///< wait for creation/deletion to settle
-  std::map<std::string, std::string> properties;        ///< any librdkafka property (security, ...)
+  std::map<std::string, std::string> properties{};        ///< any librdkafka property (security, ...)
 };
 
 namespace detail {

@@ -108,10 +108,60 @@ bool read_json(const boost::json::value& in, T& value, decode_state& st) {
   return true;
 }
 
-/// The JSON text of `value`.
+namespace detail {
+template <class T>
+struct is_vector : std::false_type {};
+template <class T>
+struct is_vector<std::vector<T>> : std::true_type {};
+}  // namespace detail
+
+/// Checks a typed value by the rules decoding applies to it (each type's validate(), finite
+/// numbers, named enumerators), member by member, so a value that would not decode is refused
+/// before it is written: one set of rules for publishing and consuming. Fails `st` naming the
+/// field ("payload.fare currency \"mzn\" is not an ISO 4217 code").
+template <class T>
+bool check_json(const T& value, decode_state& st) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(value)) return st.fail(error::invalid_field, "is not a finite number (JSON cannot carry NaN or infinity)");
+  } else if constexpr (detail::is_optional<T>::value) {
+    if (value && !check_json(*value, st)) return false;
+  } else if constexpr (detail::is_vector<T>::value) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      const std::size_t mark = st.enter_index(i);
+      if (!check_json(value[i], st)) return false;
+      st.leave(mark);
+    }
+  } else if constexpr (std::is_enum_v<T> && boost::describe::has_describe_enumerators<T>::value) {
+    if (!*boost::describe::enum_to_string(value, "")) return st.fail(error::invalid_field, "is not a named enumerator");
+  } else if constexpr (detail::described_struct<T>) {
+    bool ok = true;
+    boost::mp11::mp_for_each<detail::public_members<T>>([&](auto d) {
+      if (!ok) return;
+      const std::size_t mark = st.enter(d.name);
+      ok = check_json(value.*d.pointer, st);
+      if (ok) st.leave(mark);
+    });
+    if (!ok) return false;
+  }
+  if constexpr (detail::self_validating<T>) {
+    if (std::string why = value.validate(); !why.empty()) return st.fail(error::invalid_field, why);
+  }
+  return true;
+}
+
+/// check_json for a whole value; `root` prefixes field paths. Converts to false when valid.
+template <class T>
+diagnostic validate_value(const T& value, std::string root = "payload") {
+  decode_state st(std::move(root));
+  if (check_json(value, st)) return {};
+  return st.take_failure();
+}
+
+/// The JSON text of `value`. Throws diagnostic_error for a NaN or an infinity, which JSON cannot
+/// spell (check with validate_value first to get the field's name instead).
 template <class T>
 std::string to_json_text(const T& value) {
-  std::string out;
+  std::string out{};
   write_json(out, value);
   return out;
 }
@@ -185,8 +235,10 @@ struct json_codec<T> {
 template <>
 struct json_codec<double> {
   static void write(std::string& out, double v) {
-    // JSON cannot spell NaN or infinity; validate() on the owning type should reject them first.
-    if (!std::isfinite(v)) { out += "null"; return; }
+    // JSON cannot spell NaN or infinity, and writing null instead would change the value.
+    if (!std::isfinite(v))
+      throw diagnostic_error(make_diagnostic(error::invalid_field, "",
+                                             "a number is NaN or infinite, which JSON cannot carry (validate_value names the field)"));
     detail::append_number(out, v);
   }
   static bool read(const boost::json::value& in, double& v, decode_state& st) {

@@ -26,7 +26,7 @@ enum class wakeup_mode {
 
 /// The producer's settings. Defaults are the production defaults of txova services.
 struct producer_config {
-  std::string brokers;                           ///< bootstrap.servers; empty: see from_env()
+  std::string brokers{};                           ///< bootstrap.servers; empty: see from_env()
   std::string client_id = "txova-producer";      ///< client.id, shows up in broker logs and metrics
   std::string acks = "all";                      ///< "all", "1" or "0"
   bool idempotence = true;                       ///< enable.idempotence (needs acks=all)
@@ -51,8 +51,8 @@ struct producer_config {
   bool dead_letter = true;                       ///< route events that exhausted their retries to <topic>.dlq
   wakeup_mode wakeup = wakeup_mode::fd;
   const catalog* event_catalog = &txova_catalog();  ///< partition keys; topics unless `routes` says otherwise
-  std::optional<topic_map> routes;               ///< event type -> topic; default: the catalog's topics
-  std::map<std::string, std::string> properties; ///< any librdkafka property; wins over the fields above
+  std::optional<topic_map> routes{};               ///< event type -> topic; default: the catalog's topics
+  std::map<std::string, std::string> properties{}; ///< any librdkafka property; wins over the fields above
 
   /// The first bad field, named with its value; converts to false when the config is valid.
   diagnostic validate() const;
@@ -62,7 +62,8 @@ struct producer_config {
 
   /// Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and KAFKA_PRODUCER_* over `base`:
   /// KAFKA_PRODUCER_ACKS, _IDEMPOTENCE (true/false), _RETRIES, _RESEND_POSSIBLY_PERSISTED, _RETRY_BACKOFF_MS, _BATCH_SIZE,
-  /// _LINGER_MS, _COMPRESSION, _MAX_MESSAGE_BYTES, _DELIVERY_TIMEOUT_MS, _DEAD_LETTER (true/false);
+  /// _RETRY_BACKOFF_MAX_MS, _LINGER_MS, _COMPRESSION, _MAX_MESSAGE_BYTES, _DELIVERY_TIMEOUT_MS,
+  /// _DEAD_LETTER (true/false), _STATISTICS_INTERVAL_MS, _MAX_DETACHED_WAITING;
   /// any other KAFKA_PRODUCER_X_Y becomes the librdkafka property "x.y"
   /// (KAFKA_PRODUCER_SASL_MECHANISMS -> sasl.mechanisms). A malformed value names the variable.
   static boost::system::result<producer_config, diagnostic> from_env();
@@ -87,10 +88,10 @@ enum class tombstone_policy {
 
 /// The consumer's settings. Defaults are the production defaults of txova services.
 struct consumer_config {
-  std::string brokers;                                   ///< bootstrap.servers
-  std::string service;                                   ///< names the default group: "{service}-group"
-  std::string group_id;                                  ///< empty: "{service}-group"
-  std::vector<std::string> topics;                       ///< what to subscribe to
+  std::string brokers{};                                   ///< bootstrap.servers
+  std::string service{};                                   ///< names the default group: "{service}-group"
+  std::string group_id{};                                  ///< empty: "{service}-group"
+  std::vector<std::string> topics{};                       ///< what to subscribe to
   std::string auto_offset_reset = "earliest";            ///< where a group without offsets starts
   std::size_t max_poll_records = 100;                    ///< per partition queued before it is held at librdkafka (docs/consumer.md)
   std::chrono::milliseconds session_timeout{30000};
@@ -119,8 +120,8 @@ struct consumer_config {
   /// held for long costs this many records, not the prefetch limits above.
   std::size_t held_prefetch_records = 1000;
   wakeup_mode wakeup = wakeup_mode::fd;
-  std::optional<producer_config> dead_letter_producer;   ///< default: brokers and security properties of this config
-  std::map<std::string, std::string> properties;         ///< any librdkafka property; wins over the fields
+  std::optional<producer_config> dead_letter_producer{};   ///< default: brokers and security properties of this config
+  std::map<std::string, std::string> properties{};         ///< any librdkafka property; wins over the fields
 
   /// The group id in effect.
   std::string effective_group_id() const { return group_id.empty() ? service + "-group" : group_id; }
@@ -133,7 +134,8 @@ struct consumer_config {
 
   /// Reads KAFKA_BROKERS, KAFKA_GROUP_ID and KAFKA_CONSUMER_*: _AUTO_OFFSET_RESET,
   /// _MAX_POLL_RECORDS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS, _MAX_RETRIES,
-  /// _RETRY_BACKOFF_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _SHUTDOWN_TIMEOUT_MS,
+  /// _RETRY_BACKOFF_MS, _RETRY_BACKOFF_MAX_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _SHUTDOWN_TIMEOUT_MS,
+  /// _STATISTICS_INTERVAL_MS, _MAX_MESSAGE_BYTES,
   /// _COOPERATIVE (true/false), _DEAD_LETTER (true/false), _DEAD_LETTER_ATTEMPTS,
   /// _ON_DEAD_LETTER_FAILURE (stop/keep_retrying), _TOMBSTONES (skip/dead_letter), _MAX_PREFETCH_RECORDS, _MAX_PREFETCH_KBYTES, _HELD_PREFETCH_RECORDS;
   /// any other KAFKA_CONSUMER_X_Y becomes the librdkafka property "x.y".

@@ -59,7 +59,7 @@ struct consumer_stats {
 
 /// How far a partition is behind.
 struct partition_lag {
-  std::string topic;
+  std::string topic{};
   std::int32_t partition = -1;
   std::int64_t high_watermark = -1;  ///< next offset the broker will write (-1: unknown yet)
   std::int64_t next_to_commit = -1;  ///< first offset not done here (-1: nothing fetched yet)
@@ -74,9 +74,9 @@ struct consumer_health {
   std::size_t assigned_partitions = 0;
   std::chrono::milliseconds since_last_poll{0};
   bool brokers_reachable = true;         ///< false once librdkafka reports every broker down
-  std::vector<std::string> stuck_partitions;  ///< "topic[p]" whose DLQ write keeps failing
-  std::vector<partition_lag> lag;
-  std::string detail;  ///< why not healthy
+  std::vector<std::string> stuck_partitions{};  ///< "topic[p]" whose DLQ write keeps failing
+  std::vector<partition_lag> lag{};
+  std::string detail{};  ///< why not healthy
 };
 
 namespace detail {

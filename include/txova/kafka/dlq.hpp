@@ -33,16 +33,16 @@ namespace txova::kafka {
 
 /// One failed record and its failure, as written to a dead-letter topic.
 struct dead_letter {
-  std::string original_topic;
+  std::string original_topic{};
   std::int32_t original_partition = -1;
   std::int64_t original_offset = -1;
-  std::optional<std::string> original_key;    ///< nullopt: the record had no key
-  std::optional<std::string> original_value;  ///< the record's bytes; nullopt: a tombstone
-  std::string error_message;
+  std::optional<std::string> original_key{};    ///< nullopt: the record had no key
+  std::optional<std::string> original_value{};  ///< the record's bytes; nullopt: a tombstone
+  std::string error_message{};
   int attempt_count = 1;
   timestamp first_failure{};
   timestamp last_failure{};
-  std::optional<std::string> consumer_group;
+  std::optional<std::string> consumer_group{};
 };
 
 /// Header names. Partition, offset and counts are decimal text (Spring writes binary ints; text

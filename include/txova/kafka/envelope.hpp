@@ -12,6 +12,7 @@
 #include <txova/kafka/codec.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/event.hpp>
+#include <txova/kafka/fixed_string.hpp>
 #include <txova/kafka/timestamp.hpp>
 
 #include <boost/system/result.hpp>
@@ -25,36 +26,54 @@ namespace txova::kafka {
 
 /// Who caused an event. `type` is one of "user", "system", "admin".
 struct actor {
-  std::string id;
-  std::string type;
+  std::string id{};
+  std::string type{};
   friend bool operator==(const actor&, const actor&) = default;
 };
 
 /// One event on the wire.
 struct envelope {
-  std::string id;                           ///< UUID v4, lowercase
-  std::string type;                         ///< "domain.action"
-  std::string version;                      ///< payload schema version "major.minor"
-  std::string source;                       ///< producing service
+  std::string id{};                           ///< UUID v4, lowercase
+  std::string type{};                         ///< "domain.action"
+  std::string version{};                      ///< payload schema version "major.minor"
+  std::string source{};                       ///< producing service
   timestamp time{};                         ///< when it happened, UTC (JSON "timestamp")
-  std::string correlation_id;               ///< the chain of events this one belongs to
-  std::optional<std::string> causation_id;  ///< id of the event that caused this one
-  std::optional<kafka::actor> actor;        ///< who caused it
+  std::string correlation_id{};               ///< the chain of events this one belongs to
+  std::optional<std::string> causation_id{};  ///< id of the event that caused this one
+  std::optional<kafka::actor> actor{};        ///< who caused it
   std::string payload = "{}";               ///< raw JSON text of an object
 
   friend bool operator==(const envelope&, const envelope&) = default;
 };
 
+/// Text of an event_context (up to 255 bytes, stored inline: see fixed_string.hpp for why).
+using context_text = fixed_string<255>;
+
+/// Who caused an event, as an event_context carries it.
+struct context_actor {
+  context_text id{};
+  context_text type{};  ///< "user", "system", "admin"
+  context_actor() = default;
+  context_actor(context_text i, context_text t) noexcept : id(i), type(t) {}
+  context_actor(const kafka::actor& a) noexcept : id(a.id), type(a.type) {}  // NOLINT: implicit
+  kafka::actor to_actor() const { return kafka::actor{id.str(), type.str()}; }
+};
+
 /// Where an event comes from: the publishing service and, for a follow-up event, the chain it
 /// continues. An empty correlation_id starts a new chain (the event's own id becomes it).
+/// `event_context{.source = "ride-service"}` is fine anywhere, in a co_await too: its fields are
+/// stored inline (fixed_string), each up to 255 bytes; longer text fails the publish, naming
+/// the field.
 struct event_context {
-  std::string source;
-  std::string correlation_id;
-  std::optional<std::string> causation_id;
-  std::optional<kafka::actor> actor;
+  context_text source{};
+  context_text correlation_id{};
+  std::optional<context_text> causation_id{};
+  std::optional<context_actor> actor{};
 
   /// The context of an event caused by `cause`: same correlation id, causation = cause's id.
-  static event_context caused_by(const envelope& cause, std::string source);
+  static event_context caused_by(const envelope& cause, std::string_view source);
+  /// Which field is too long to be carried, if any (converts to false when all fit).
+  diagnostic check() const;
 };
 
 /// Limits for untrusted envelopes. 1 MiB matches Kafka's default maximum message size.
@@ -67,6 +86,7 @@ struct envelope_limits {
 std::string new_uuid();
 
 /// An envelope with a fresh id and the current UTC time around `payload_json` (an object's text).
+/// Throws diagnostic_error when a field of `ctx` was too long (event_context::check()).
 envelope make_envelope(std::string_view type, std::string_view version, std::string payload_json,
                        const event_context& ctx);
 

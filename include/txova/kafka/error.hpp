@@ -43,9 +43,9 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 /// (a whole sentence, e.g. `version "1" is not major.minor`) for logs and DLQ records.
 /// Converts to true when it describes a failure, so `if (auto d = validate(e))` reads naturally.
 struct diagnostic {
-  boost::system::error_code code;
-  std::string field;
-  std::string message;
+  boost::system::error_code code{};
+  std::string field{};
+  std::string message{};
 
   explicit operator bool() const noexcept { return code.failed(); }
 };

@@ -45,7 +45,7 @@ public:
   const std::string& correlation_id() const noexcept { return envelope_->correlation_id; }
   const std::string& consumer_group() const noexcept { return group_; }
   /// The context of an event this one causes: same correlation id, causation = this event's id.
-  event_context follow_up(std::string source) const { return event_context::caused_by(*envelope_, std::move(source)); }
+  event_context follow_up(std::string_view source) const { return event_context::caused_by(*envelope_, source); }
 
   void set_attempt(int a) noexcept { attempt_ = a; }
 
@@ -75,25 +75,45 @@ enum class unrouted_policy {
 };
 
 /// The consumer's routes: basic_router over handler coroutines, with typed routes and a fallback.
+/// on() throws diagnostic_error when a route cannot be added (a bad pattern, a duplicate, the
+/// consumer already running); try_on() returns that diagnostic instead.
 class router : public basic_router<message_handler> {
 public:
-  using basic_router<message_handler>::on;
+  using basic_router<message_handler>::try_on;
+
+  router& on(std::string_view pattern, message_handler handler) {
+    basic_router<message_handler>::on(pattern, std::move(handler));
+    return *this;
+  }
+  router& on(std::string_view pattern, unsigned major, message_handler handler) {
+    basic_router<message_handler>::on(pattern, major, std::move(handler));
+    return *this;
+  }
 
   /// Routes `Event`'s type (all versions of its major version) to a handler receiving the
   /// decoded payload; a payload that does not decode goes to the DLQ with the reason.
   template <event Event, class Handler>
-  diagnostic on(Handler handler) {
+  router& on(Handler handler) {
+    if (diagnostic d = try_on<Event>(std::move(handler))) throw diagnostic_error(std::move(d));
+    return *this;
+  }
+  template <event Event, class Handler>
+  [[nodiscard]] diagnostic try_on(Handler handler) {
     const auto major = major_version(Event::info.version);
     message_handler h = [h = std::move(handler)](const envelope& e, message_context& ctx) {
       return detail::call_typed<Event>(h, e, ctx);
     };
-    return major ? basic_router<message_handler>::on(Event::info.type, *major, std::move(h))
-                 : basic_router<message_handler>::on(Event::info.type, std::move(h));
+    return major ? basic_router<message_handler>::try_on(Event::info.type, *major, std::move(h))
+                 : basic_router<message_handler>::try_on(Event::info.type, std::move(h));
   }
 
   /// The handler for envelopes no route matches (instead of the policy).
-  void fallback(message_handler h) { fallback_ = std::move(h); }
+  void fallback(message_handler h) {
+    if (frozen()) throw diagnostic_error(frozen_error("the fallback was not set"));
+    fallback_ = std::move(h);
+  }
   void fallback(unrouted_policy p) {
+    if (frozen()) throw diagnostic_error(frozen_error("the unrouted policy was not set"));
     fallback_ = nullptr;
     policy_ = p;
   }

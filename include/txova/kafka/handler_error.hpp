@@ -36,7 +36,7 @@ enum class handler_failure { transient, permanent, business };
 /// A handler failure's kind and what it said.
 struct classified_failure {
   handler_failure kind = handler_failure::transient;
-  std::string message;  ///< what the handler said (what() of the exception)
+  std::string message{};  ///< what the handler said (what() of the exception)
 };
 
 /// The kind and message of what a handler threw.
@@ -49,7 +49,7 @@ enum class next_step { retry, dead_letter, skip };
 
 /// The next step, and for a retry the delay before it.
 struct failure_decision {
-  next_step step;
+  next_step step{};
   std::chrono::milliseconds delay{0};  ///< before the retry
 };
 

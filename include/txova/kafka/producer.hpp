@@ -21,7 +21,9 @@
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/error.hpp>
+#include <txova/kafka/delivery.hpp>
 #include <txova/kafka/producer_record.hpp>
+#include <txova/kafka/publish_error.hpp>
 #include <txova/kafka/detail/default_token.hpp>
 #include <txova/kafka/timestamp.hpp>
 
@@ -42,28 +44,17 @@
 
 namespace txova::kafka {
 
-/// The outcome of one publish. On success: where the broker stored the event.
-struct delivery {
-  std::string topic;
-  std::int32_t partition = -1;
-  std::int64_t offset = -1;
-  timestamp broker_time{};        ///< the record's timestamp as stored by the broker
-  int attempts = 0;               ///< sends it took (0: never sent)
-  std::string dead_letter_topic;  ///< set when the event was written to its DLQ instead
-  std::string error_message;      ///< on failure: what went wrong, with the values involved
-  std::string event_id;           ///< the envelope's id (the event-id header of a raw record)
-};
-
-/// Overrides for one publish.
+/// Overrides for one publish. Views: what they point at must live for the call to async_publish
+/// only (it is copied at once), so `publish_options{.key = k}` in a co_await is safe.
 struct publish_options {
-  std::optional<std::string> topic;  ///< instead of the routed topic
-  std::optional<std::string> key;    ///< instead of the catalog's partition key (needed for types not in the catalog)
+  std::optional<std::string_view> topic{};  ///< instead of the routed topic
+  std::optional<std::string_view> key{};    ///< instead of the catalog's partition key (needed for types not in the catalog)
 };
 
 /// One envelope's outcome in a batch.
 struct publish_result {
-  boost::system::error_code ec;
-  delivery result;
+  boost::system::error_code ec{};
+  delivery result{};
 };
 
 /// Counters since the producer was created; gauges at the time of the call.
@@ -83,13 +74,13 @@ struct producer_stats {
 
 /// One event async_close could not deliver.
 struct undelivered_event {
-  std::string event_id;
-  std::string topic;
-  std::string reason;
+  std::string event_id{};
+  std::string topic{};
+  std::string reason{};
 };
 /// The outcome of async_close: every event that was not delivered, with why.
 struct close_report {
-  std::vector<undelivered_event> undelivered;
+  std::vector<undelivered_event> undelivered{};
   bool clean() const noexcept { return undelivered.empty(); }
 };
 
@@ -97,7 +88,7 @@ struct close_report {
 struct health_report {
   bool healthy = false;
   std::chrono::milliseconds round_trip{0};
-  std::string detail;  ///< why not healthy
+  std::string detail{};  ///< why not healthy
 };
 
 namespace detail {
@@ -120,6 +111,28 @@ struct prepared_deleter {
 using prepared_ptr = std::unique_ptr<prepared_publish, prepared_deleter>;
 prepared_ptr prepare_publish(producer_core&, const envelope&, const publish_options&);
 prepared_ptr prepare_record(producer_core&, producer_record);
+/// A publish refused before an envelope existed (a typed event that breaks its own rules).
+prepared_ptr prepare_failed(producer_core&, std::string_view type, diagnostic why);
+/// An envelope whose payload was checked as a typed value: its other fields are checked, the
+/// payload is not parsed again.
+prepared_ptr prepare_checked(producer_core&, const envelope&, std::string key, const publish_options&);
+
+// A typed event: its own rules (the ones its typed decoding applies), its key from the struct,
+// then the envelope, encoded once.
+template <event Event>
+prepared_ptr prepare_event(producer_core& c, const Event& ev, const event_context& ctx, const publish_options& opt) {
+  if (diagnostic d = ctx.check()) return prepare_failed(c, Event::info.type, std::move(d));
+  if (diagnostic d = validate_value(ev, "payload")) return prepare_failed(c, Event::info.type, std::move(d));
+  std::string key;
+  if (opt.key) {
+    key = std::string(*opt.key);
+  } else {
+    auto k = event_key(ev);
+    if (!k) return prepare_failed(c, Event::info.type, k.error());
+    key = std::move(*k);
+  }
+  return prepare_checked(c, make_envelope(ev, ctx), std::move(key), opt);
+}
 void start_publish(producer_core&, prepared_ptr, publish_handler);
 void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
 boost::system::error_code publish_detached(producer_core&, prepared_ptr, publish_handler);
@@ -161,7 +174,7 @@ public:
   }
 
   template <boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
-  auto async_publish(const envelope& e, const publish_options& options, Token&& token = {}) {
+  auto async_publish(const envelope& e, publish_options options, Token&& token = {}) {
     // Validated and encoded now, so the envelope is read once and not copied; a deferred
     // operation carries the encoded bytes.
     return boost::asio::async_initiate<Token, void(boost::system::error_code, delivery)>(
@@ -171,10 +184,21 @@ public:
         token, detail::prepare_publish(*core_, e, options));
   }
 
-  /// A typed catalog event: type, version, topic and key come from its catalog entry.
+  /// A typed catalog event: type, version, topic and key come from its catalog entry. The event
+  /// is checked by its own rules first (what its typed decoding on the consumer side checks); one
+  /// that breaks them completes at once with the diagnostic naming the field and is never sent.
+  /// `ctx` and `options` are taken by value: a braced temporary in the co_await is safe.
   template <event Event, boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
-  auto async_publish(const Event& ev, const event_context& ctx, Token&& token = {}) {
-    return async_publish(make_envelope(ev, ctx), publish_options{}, std::forward<Token>(token));
+  auto async_publish(const Event& ev, event_context ctx, Token&& token = {}) {
+    return async_publish(ev, std::move(ctx), publish_options{}, std::forward<Token>(token));
+  }
+  template <event Event, boost::asio::completion_token_for<void(boost::system::error_code, delivery)> Token = default_token>
+  auto async_publish(const Event& ev, event_context ctx, publish_options options, Token&& token = {}) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, delivery)>(
+        [core = core_](auto handler, detail::prepared_ptr p) {
+          detail::start_publish(*core, std::move(p), std::move(handler));
+        },
+        token, detail::prepare_event(*core_, ev, ctx, options));
   }
 
   /// Validates every envelope before sending any: if one is invalid nothing is sent, it carries

@@ -10,11 +10,11 @@
 namespace txova::kafka {
 
 struct producer_record {
-  std::string topic;
-  std::optional<std::string> key;    ///< nullopt: no key (not the same as an empty one)
-  std::optional<std::string> value;  ///< nullopt: a tombstone
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::optional<std::int32_t> partition;  ///< nullopt: the configured partitioner picks by key
+  std::string topic{};
+  std::optional<std::string> key{};    ///< nullopt: no key (not the same as an empty one)
+  std::optional<std::string> value{};  ///< nullopt: a tombstone
+  std::vector<std::pair<std::string, std::string>> headers{};
+  std::optional<std::int32_t> partition{};  ///< nullopt: the configured partitioner picks by key
 };
 
 /// What a record weighs against a broker's message size limit: key, value and headers plus

@@ -20,12 +20,12 @@ namespace txova::kafka {
 
 /// A record's parts, for records that do not come from a broker.
 struct record_data {
-  std::string topic;
+  std::string topic{};
   std::int32_t partition = 0;
   std::int64_t offset = 0;
-  std::optional<std::string> key;    ///< nullopt: the record has no key
-  std::optional<std::string> value;  ///< nullopt: a tombstone (null value)
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<std::string> key{};    ///< nullopt: the record has no key
+  std::optional<std::string> value{};  ///< nullopt: a tombstone (null value)
+  std::vector<std::pair<std::string, std::string>> headers{};
   timestamp broker_time{};
 };
 
@@ -40,16 +40,16 @@ struct record_storage {
 };
 /// What the maker of a record read off its storage (views into it).
 struct record_fields {
-  std::string_view topic;
+  std::string_view topic{};
   std::int32_t partition = -1;
   std::int64_t offset = -1;
-  std::string_view key;
-  std::string_view value;
+  std::string_view key{};
+  std::string_view value{};
   bool has_key = false;
   bool has_value = false;
   std::int64_t timestamp_ms = -1;
-  boost::system::error_code error;  ///< librdkafka could not read the record
-  std::string_view error_message;
+  boost::system::error_code error{};  ///< librdkafka could not read the record
+  std::string_view error_message{};
 };
 }  // namespace detail
 

@@ -28,13 +28,29 @@ int route_rank(std::string_view pattern, std::string_view type) noexcept;
 template <class Handler>
 class basic_router {
 public:
-  /// Routes `pattern` (all versions) to `handler`. A bad pattern, or one already routed for the
-  /// same version, is error::invalid_config naming it.
-  diagnostic on(std::string_view pattern, Handler handler) { return add(pattern, std::nullopt, std::move(handler)); }
+  /// Routes `pattern` (all versions) to `handler`. A bad pattern ("User.*"), one already routed
+  /// for the same version, or a route added once the routes are frozen (the consumer runs)
+  /// throws diagnostic_error naming it: a route that silently did not register would commit its
+  /// records unhandled.
+  basic_router& on(std::string_view pattern, Handler handler) {
+    return checked(add(pattern, std::nullopt, std::move(handler)));
+  }
   /// Routes `pattern` for envelopes whose version has major number `major` only.
-  diagnostic on(std::string_view pattern, unsigned major, Handler handler) {
+  basic_router& on(std::string_view pattern, unsigned major, Handler handler) {
+    return checked(add(pattern, major, std::move(handler)));
+  }
+  /// As on(), returning the failure (error::invalid_config) instead of throwing it.
+  [[nodiscard]] diagnostic try_on(std::string_view pattern, Handler handler) {
+    return add(pattern, std::nullopt, std::move(handler));
+  }
+  [[nodiscard]] diagnostic try_on(std::string_view pattern, unsigned major, Handler handler) {
     return add(pattern, major, std::move(handler));
   }
+
+  /// No route can be added or changed from now on (the consumer calls it when it starts: a
+  /// handler that changed the routes would pull the running handler from under itself).
+  void freeze() noexcept { frozen_ = true; }
+  bool frozen() const noexcept { return frozen_; }
 
   /// The handler for an event of `type` whose version's major number is `major` (nullopt when
   /// the version could not be read), or nullptr when nothing matches.
@@ -64,7 +80,20 @@ private:
     Handler handler;
   };
 
+protected:
+  basic_router& checked(diagnostic d) {
+    if (d) throw diagnostic_error(std::move(d));
+    return *this;
+  }
+  diagnostic frozen_error(std::string_view what) const {
+    return make_diagnostic(error::invalid_config, "route",
+                           std::string(what) + ": the routes are frozen once the consumer runs; register every route "
+                           "before async_run");
+  }
+
+private:
   diagnostic add(std::string_view pattern, std::optional<unsigned> major, Handler handler) {
+    if (frozen_) return frozen_error("route \"" + std::string(pattern) + "\" was not added");
     if (auto d = detail::check_route_pattern(pattern)) return d;
     for (const route& r : routes_)
       if (r.pattern == pattern && r.major == major)
@@ -77,6 +106,7 @@ private:
   }
 
   std::vector<route> routes_;
+  bool frozen_ = false;
 };
 
 }  // namespace txova::kafka

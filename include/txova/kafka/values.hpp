@@ -67,7 +67,7 @@ BOOST_DESCRIBE_STRUCT(location, (), (lat, lon))
 /// `{"amount": 35000, "currency": "MZN"}` is 350.00 MZN. Never a binary float.
 struct money {
   std::int64_t amount = 0;
-  std::string currency;
+  std::string currency{};
 
   static money minor(std::int64_t amount, std::string currency) { return {amount, std::move(currency)}; }
   /// Empty when valid, else why not (currency must be three uppercase letters).

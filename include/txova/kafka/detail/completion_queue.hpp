@@ -21,7 +21,10 @@ namespace txova::kafka::detail {
 
 class completion_queue {
 public:
-  explicit completion_queue(boost::asio::any_io_executor ex);
+  /// The queue runs on `run_on` (the client's strand); a handler without an associated
+  /// executor completes on `handler_default` (the executor the client was made with).
+  completion_queue(boost::asio::any_io_executor run_on, boost::asio::any_io_executor handler_default);
+  explicit completion_queue(boost::asio::any_io_executor ex) : completion_queue(ex, ex) {}
 
   /// Queues `h(args...)`. The handler's cancellation slot is cleared first: once an operation
   /// completes, a late cancellation must not reach it.
@@ -29,12 +32,12 @@ public:
   void complete(Handler h, Args... args) {
     auto slot = boost::asio::get_associated_cancellation_slot(h);
     if (slot.is_connected()) slot.clear();
-    auto ex = boost::asio::get_associated_executor(h, executor());
+    auto ex = boost::asio::get_associated_executor(h, handler_executor());
     push(boost::asio::bind_executor(
         ex, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); }));
   }
 
-  const boost::asio::any_io_executor& executor() const noexcept;
+  const boost::asio::any_io_executor& handler_executor() const noexcept;
 
 private:
   void push(boost::asio::any_completion_handler<void()> fn);

@@ -36,7 +36,7 @@ public:
     bool release = false;          ///< let it flow again
     bool drop_queued = false;      ///< records waiting for its strand are dropped (never committed)
     bool cancel_handlers = false;  ///< cancel what its strand runs
-    std::optional<std::int64_t> commit;  ///< commit this offset now
+    std::optional<std::int64_t> commit{};  ///< commit this offset now
     bool gone = false;             ///< finished: the partition may be given back (unassigned)
   };
 

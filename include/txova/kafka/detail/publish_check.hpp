@@ -17,6 +17,10 @@ namespace detail {
 /// in the catalog); the payload is parsed once for both.
 diagnostic validate_for_publish(const envelope& e, const catalog& c, std::string* key);
 
+/// Every envelope field but the payload (id, type, version, source, correlation id, actor):
+/// what a typed publish, whose payload was checked as a typed value, still needs checked.
+diagnostic check_envelope_fields(const envelope& e);
+
 /// The partition key of a parsed payload of `type`; errors as partition_key() reports them.
 boost::system::result<std::string, diagnostic> key_of(const boost::json::object& payload, std::string_view type,
                                                       const event_info& info);
