@@ -174,6 +174,9 @@ std::map<std::string, std::string> producer_config::rdkafka_properties() const {
       {"queue.buffering.max.messages", std::to_string(max_queued_messages)},
       {"queue.buffering.max.kbytes", std::to_string(max_queued_kbytes)},
       {"statistics.interval.ms", std::to_string(statistics_interval.count())},
+      {"partitioner", partitioner == key_partitioner::sarama ? "fnv1a_random"
+                      : partitioner == key_partitioner::java ? "murmur2_random"
+                                                             : "consistent_random"},
   };
   for (const auto& [k, v] : properties) p[k] = v;
   return p;
@@ -209,6 +212,11 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   r.integer("KAFKA_PRODUCER_RETRIES", c.retries, 0, 100);
   r.flag("KAFKA_PRODUCER_IDEMPOTENCE", c.idempotence);
   r.flag("KAFKA_PRODUCER_RESEND_POSSIBLY_PERSISTED", c.resend_possibly_persisted);
+  r.choice("KAFKA_PRODUCER_PARTITIONER", c.partitioner,
+           {{"sarama", key_partitioner::sarama}, {"java", key_partitioner::java}, {"librdkafka", key_partitioner::librdkafka}});
+  r.choice("KAFKA_PRODUCER_FORMAT", c.format,
+           {{"envelope", wire_format::envelope}, {"cloudevents_binary", wire_format::cloudevents_binary},
+            {"cloudevents_structured", wire_format::cloudevents_structured}});
   r.flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter);
   r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff);
   r.millis("KAFKA_PRODUCER_LINGER_MS", c.linger);
@@ -223,7 +231,7 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   // Everything else under the prefix is a librdkafka property.
   static const std::set<std::string, std::less<>> typed{
       "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "RESEND_POSSIBLY_PERSISTED", "DEAD_LETTER", "RETRY_BACKOFF_MS",
-      "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES", "RETRY_BACKOFF_MAX_MS",
+      "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES", "RETRY_BACKOFF_MAX_MS", "PARTITIONER", "FORMAT",
       "STATISTICS_INTERVAL_MS", "MAX_DETACHED_WAITING"};
   pass_through(env, "KAFKA_PRODUCER_", typed, c.properties);
   return c;
@@ -338,6 +346,7 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
   r.millis("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout);
   r.flag("KAFKA_CONSUMER_DEAD_LETTER", c.dead_letter);
+  r.flag("KAFKA_CONSUMER_STRICT", c.strict);
   r.integer("KAFKA_CONSUMER_DEAD_LETTER_ATTEMPTS", c.dead_letter_attempts, 1, 1000);
   r.integer<std::size_t>("KAFKA_CONSUMER_MAX_PREFETCH_RECORDS", c.max_prefetch_records, 1, 10000000);
   r.integer<std::size_t>("KAFKA_CONSUMER_MAX_PREFETCH_KBYTES", c.max_prefetch_kbytes, 1, 2097151);
@@ -351,7 +360,7 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   static const std::set<std::string, std::less<>> typed{
       "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
       "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE", "SHUTDOWN_TIMEOUT_MS",
-      "DEAD_LETTER", "DEAD_LETTER_ATTEMPTS", "RETRY_BACKOFF_MAX_MS", "STATISTICS_INTERVAL_MS", "MAX_MESSAGE_BYTES", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES"};
+      "DEAD_LETTER", "STRICT", "DEAD_LETTER_ATTEMPTS", "RETRY_BACKOFF_MAX_MS", "STATISTICS_INTERVAL_MS", "MAX_MESSAGE_BYTES", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES"};
   pass_through(env, "KAFKA_CONSUMER_", typed, c.properties);
   return c;
 }

@@ -363,6 +363,7 @@ consumer_stats consumer_core::stats() const {
   s.trimmed = stats_.trimmed;
   s.commits = stats_.commits;
   s.rebalances = stats_.rebalances;
+  s.unknown_actor_types = stats_.unknown_actor_types;
   s.assigned = assigned_;
   s.in_flight = in_flight_;
   s.paused = held_;

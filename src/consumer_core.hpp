@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,8 @@ private:
   boost::asio::awaitable<bool> process(partition_state& p, const consumed_record& r);
   boost::asio::awaitable<bool> handle(partition_state& p, const consumed_record& r, const envelope& env,
                                       const message_handler& handler);
+  boost::system::result<envelope, diagnostic> read_envelope(const consumed_record& r) const;
+  void note_actor_type(const std::string& type);
   void begin_handler(partition_state& p);
   static void arm_deadline(partition_state& p);
   boost::asio::awaitable<bool> sleep(partition_state& p, std::chrono::milliseconds delay);
@@ -168,7 +171,8 @@ private:
   // Read by stats() from any thread, so atomic; everything else is touched on strand_ only.
   struct counters {
     std::atomic<std::uint64_t> received{0}, handled{0}, failed{0}, timed_out{0}, retried{0}, dead_lettered{0}, poison{0},
-        skipped{0}, tombstones{0}, partition_errors{0}, dead_letter_failures{0}, trimmed{0}, commits{0}, rebalances{0};
+        skipped{0}, tombstones{0}, partition_errors{0}, dead_letter_failures{0}, trimmed{0}, commits{0}, rebalances{0},
+        unknown_actor_types{0};
   };
   counters stats_;
   std::atomic<std::size_t> assigned_{0}, in_flight_{0}, held_{0}, stuck_{0};
@@ -176,6 +180,7 @@ private:
   std::string fatal_;
   diagnostic failure_;  // why the consumer stopped on its own (DLQ unwritable, internal error)
   mutable std::mutex failure_mutex_;  // failure() may be asked from any thread
+  std::set<std::string> seen_actor_types_;  // logged once each
   bool brokers_down_ = false;
   std::string brokers_down_reason_;
   bool started_ = false;

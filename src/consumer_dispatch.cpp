@@ -2,6 +2,7 @@
 // one record's handling (poison checks, routing, attempts, the handler deadline, retries).
 #include "consumer_core.hpp"
 
+#include <txova/kafka/cloudevents.hpp>
 #include <txova/kafka/log.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -138,11 +139,12 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
                                               std::to_string(cfg_.max_message_bytes),
                                           1, now, now);
   }
-  auto env = parse_envelope(value, envelope_limits{cfg_.max_message_bytes, 32});
+  auto env = read_envelope(r);
   if (!env) {
     ++stats_.poison;
     co_return co_await write_dead_letter(p, r, "not a valid envelope: " + env.error().message, 1, now, now);
   }
+  if (env->actor && !known_actor_type(env->actor->type)) note_actor_type(env->actor->type);
   const message_handler* handler = routes_.find(env->type, major_version(env->version));
   if (!handler) handler = routes_.fallback_handler();
   if (handler) co_return co_await handle(p, r, *env, *handler);
@@ -152,6 +154,28 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
   logger()->warn("consumer {}: {}: event {} (correlation {}) at {}[{}]@{} committed without handling", group_, why, env->id,
                  env->correlation_id, p.topic, p.partition, r.offset());
   co_return true;
+}
+
+// The envelope a record carries: our JSON, or a CloudEvent in either mode of the Kafka binding
+// (looked for only when the value is not an envelope, so ours cost no header lookups).
+boost::system::result<envelope, diagnostic> consumer_core::read_envelope(const consumed_record& r) const {
+  const envelope_limits limits{cfg_.max_message_bytes, 32, cfg_.strict};
+  auto env = parse_envelope(r.value(), limits);
+  if (env) return env;
+  const auto mode = cloudevents::detect(r.header("content-type").value_or(""), r.header("ce_specversion").has_value());
+  if (mode == cloudevents::mode::none) return env;
+  auto ce = mode == cloudevents::mode::structured ? cloudevents::from_structured(r.value())
+                                                  : cloudevents::from_binary(r.headers(), r.value());
+  if (!ce) return ce;
+  if (auto d = validate(*ce, limits)) return d;
+  return ce;
+}
+
+// An actor type the standard does not name: accepted (an open enumeration), logged once per value.
+void consumer_core::note_actor_type(const std::string& type) {
+  ++stats_.unknown_actor_types;
+  if (seen_actor_types_.size() >= 64 || !seen_actor_types_.insert(type).second) return;
+  logger()->info("consumer {}: actor.type \"{}\" is not one of user, system, admin; accepted (strict = false)", group_, type);
 }
 
 // The attempts of one handler on one envelope.

@@ -63,15 +63,15 @@ diagnostic check_nonempty(std::string_view field, std::string_view s) {
   return {};
 }
 
-diagnostic check_actor(const actor& a) {
+diagnostic check_actor(const actor& a, bool strict) {
   if (auto d = check_nonempty("actor.id", a.id)) return d;
-  if (a.type != "user" && a.type != "system" && a.type != "admin")
-    return invalid("actor.type", a.type, "is not one of user, system, admin");
+  if (auto d = check_nonempty("actor.type", a.type)) return d;
+  if (strict && !known_actor_type(a.type)) return invalid("actor.type", a.type, "is not one of user, system, admin");
   return {};
 }
 
 // Every check except the payload's, which needs a parse the caller may already have done.
-diagnostic check_fields(const envelope& e) {
+diagnostic check_fields(const envelope& e, bool strict = true) {
   if (auto d = check_uuid_v4("id", e.id)) return d;
   if (auto d = check_type(e.type)) return d;
   if (auto d = check_version(e.version)) return d;
@@ -80,7 +80,7 @@ diagnostic check_fields(const envelope& e) {
   if (e.causation_id)
     if (auto d = check_nonempty("causation_id", *e.causation_id)) return d;
   if (e.actor)
-    if (auto d = check_actor(*e.actor)) return d;
+    if (auto d = check_actor(*e.actor, strict)) return d;
   return {};
 }
 
@@ -106,6 +106,8 @@ diagnostic missing(std::string_view path) {
 }
 
 }  // namespace
+
+bool known_actor_type(std::string_view type) noexcept { return type == "user" || type == "system" || type == "admin"; }
 
 std::string new_uuid() {
   // One generator per thread: boost's random_generator is not thread-safe, and seeding is costly.
@@ -210,7 +212,7 @@ boost::system::result<envelope, diagnostic> parse_envelope(std::string_view json
   if (!payload->is_object()) return payload_not_object(*payload);
   e.payload = detail::raw_member(json, "payload");
 
-  if (auto d = check_fields(e)) return d;
+  if (auto d = check_fields(e, limits.strict)) return d;
   return e;
 }
 
@@ -246,9 +248,11 @@ std::string to_json(const envelope& e) {
   return out;
 }
 
-diagnostic validate(const envelope& e) {
-  if (auto d = check_fields(e)) return d;
-  auto payload = detail::parse_strict(e.payload, {}, "payload");
+diagnostic validate(const envelope& e) { return validate(e, envelope_limits{}); }
+
+diagnostic validate(const envelope& e, const envelope_limits& limits) {
+  if (auto d = check_fields(e, limits.strict)) return d;
+  auto payload = detail::parse_strict(e.payload, {limits.max_bytes, limits.max_depth}, "payload");
   if (!payload) return payload.error();
   if (!payload->is_object()) return payload_not_object(*payload);
   return {};

@@ -2,6 +2,7 @@
 // reports, room in librdkafka's queue, cancellation. See producer_core.hpp.
 #include "producer_core.hpp"
 
+#include <txova/kafka/cloudevents.hpp>
 #include <txova/kafka/detail/publish_check.hpp>
 #include <txova/kafka/dlq.hpp>
 #include <txova/kafka/log.hpp>
@@ -109,6 +110,11 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
   f.version = e.version;
   f.source = e.source;
   f.time = e.time;
+  if (cfg_.format != wire_format::envelope) {  // the CloudEvents binding instead of the envelope JSON
+    auto [h, v] = cfg_.format == wire_format::cloudevents_binary ? cloudevents::to_binary(e) : cloudevents::to_structured(e);
+    f.value = std::move(v);
+    f.headers.insert(f.headers.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
+  }
   return {};
 }
 

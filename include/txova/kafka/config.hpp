@@ -24,6 +24,20 @@ enum class wakeup_mode {
   callback,  ///< librdkafka calls back from its thread; we post a drain to the executor
 };
 
+/// Which partition a key goes to: the same one the fleet's other clients pick (docs/interop.md).
+enum class key_partitioner {
+  sarama,      ///< FNV-1a, as IBM/sarama's default hash partitioner (librdkafka fnv1a_random): the txova fleet
+  java,        ///< murmur2, as the Java client, franz-go and KafkaJS (librdkafka murmur2_random)
+  librdkafka,  ///< CRC32, librdkafka's own default (consistent_random)
+};
+
+/// How an event travels: our envelope, or the CloudEvents Kafka protocol binding (cloudevents.hpp).
+enum class wire_format {
+  envelope,                ///< the txova envelope JSON (the default)
+  cloudevents_binary,      ///< the payload as the value, the attributes in ce_* headers
+  cloudevents_structured,  ///< application/cloudevents+json: the whole CloudEvent as the value
+};
+
 /// The producer's settings. Defaults are the production defaults of txova services.
 struct producer_config {
   std::string brokers{};                           ///< bootstrap.servers; empty: see from_env()
@@ -49,6 +63,8 @@ struct producer_config {
   std::size_t max_detached_waiting = 1000;       ///< publish_detached calls that may wait for room; more fail with queue_full
   std::chrono::milliseconds statistics_interval{10000};  ///< librdkafka statistics (brokers known to the health check); 0: off
   bool dead_letter = true;                       ///< route events that exhausted their retries to <topic>.dlq
+  key_partitioner partitioner = key_partitioner::sarama;  ///< librdkafka's partitioner; every writer of ours uses it
+  wire_format format = wire_format::envelope;    ///< how envelopes are written (consumers read all three)
   wakeup_mode wakeup = wakeup_mode::fd;
   const catalog* event_catalog = &txova_catalog();  ///< partition keys; topics unless `routes` says otherwise
   std::optional<topic_map> routes{};               ///< event type -> topic; default: the catalog's topics
@@ -109,6 +125,10 @@ struct consumer_config {
   int dead_letter_attempts = 3;                          ///< DLQ writes tried before on_dead_letter_failure applies
   dead_letter_failure on_dead_letter_failure = dead_letter_failure::stop;
   tombstone_policy tombstones = tombstone_policy::skip;
+  /// Envelopes are read as a Go service reads them: an actor.type outside user, system, admin is
+  /// accepted (logged once per value, counted in stats().unknown_actor_types). True: refused
+  /// (dead-lettered), as publishing refuses it (docs/envelope.md, the rules table).
+  bool strict = false;
   /// What librdkafka may prefetch (queued.min.messages and queued.max.messages.kbytes): for the
   /// consumer queue all flowing partitions share, and again for each partition held for
   /// backpressure. docs/consumer.md has the memory bound they make, and the throughput cost of

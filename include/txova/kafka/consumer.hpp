@@ -48,6 +48,7 @@ struct consumer_stats {
   std::uint64_t tombstones = 0;     ///< records with a null value (see consumer_config::tombstones)
   std::uint64_t partition_errors = 0;  ///< errors librdkafka reported about a partition (nothing skipped)
   std::uint64_t dead_letter_failures = 0;  ///< DLQ writes that failed (and were tried again)
+  std::uint64_t unknown_actor_types = 0;  ///< envelopes accepted with an actor.type the standard does not name
   std::uint64_t trimmed = 0;        ///< held partitions stopped and their prefetch dropped (memory bound)
   std::uint64_t commits = 0;        ///< offset commits the broker accepted
   std::uint64_t rebalances = 0;     ///< assignments and revocations

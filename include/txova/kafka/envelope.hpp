@@ -80,7 +80,13 @@ struct event_context {
 struct envelope_limits {
   std::size_t max_bytes = 1024 * 1024;
   unsigned max_depth = 32;
+  /// Closed enumerations are enforced (actor.type one of user, system, admin). False: any
+  /// non-empty value is accepted, as a Go service reading the envelope would (docs/envelope.md).
+  bool strict = true;
 };
+
+/// True when `type` is one of the actor types the standard names (user, system, admin).
+bool known_actor_type(std::string_view type) noexcept;
 
 /// A fresh random (version 4) UUID, lowercase canonical text.
 std::string new_uuid();
@@ -106,6 +112,8 @@ std::string to_json(const envelope& e);
 /// Checks every field; the diagnostic says which field and why (`version "1" is not major.minor`).
 /// Converts to false when the envelope is valid.
 diagnostic validate(const envelope& e);
+/// The same with `limits` (size, depth, and whether closed enumerations are enforced).
+diagnostic validate(const envelope& e, const envelope_limits& limits);
 
 /// The payload decoded as `T`; errors name the field ("payload.fare.amount must be an integer, got
 /// string \"12\"").

@@ -43,6 +43,10 @@ public:
   /// 1 on the first try, 2 on the first retry, ...
   int attempt() const noexcept { return attempt_; }
   const std::string& correlation_id() const noexcept { return envelope_->correlation_id; }
+  /// The envelope's id, type and version (for typed handlers, which get only the payload).
+  const std::string& event_id() const noexcept { return envelope_->id; }
+  const std::string& event_type() const noexcept { return envelope_->type; }
+  const std::string& event_version() const noexcept { return envelope_->version; }
   const std::string& consumer_group() const noexcept { return group_; }
   /// The context of an event this one causes: same correlation id, causation = this event's id.
   event_context follow_up(std::string_view source) const { return event_context::caused_by(*envelope_, source); }

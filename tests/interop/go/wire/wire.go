@@ -1,4 +1,8 @@
-package main
+// Package wire holds the JSON wire types shared by the Go txova services and
+// the C++ txova-kafka library, and the golden events used to test that the two
+// agree byte for byte. Standard library only, so the golden check needs no
+// network.
+package wire
 
 import (
 	"encoding/json"
@@ -217,9 +221,9 @@ type SafetyTripShared struct {
 	SharedWithPhone string `json:"shared_with_phone"`
 }
 
-// payloadFactories maps each event type to a constructor returning a pointer
+// PayloadFactories maps each event type to a constructor returning a pointer
 // to a fresh payload struct of the right type.
-var payloadFactories = map[string]func() any{
+var PayloadFactories = map[string]func() any{
 	"user.registered":      func() any { return new(UserRegistered) },
 	"user.verified":        func() any { return new(UserVerified) },
 	"user.profile_updated": func() any { return new(UserProfileUpdated) },
