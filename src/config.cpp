@@ -154,6 +154,7 @@ diagnostic producer_config::validate() const {
   if (max_detached_waiting > 100000000)
     return bad("max_detached_waiting", "max_detached_waiting " + std::to_string(max_detached_waiting) + " is over 100000000");
   if (!event_catalog) return bad("event_catalog", "event_catalog is null");
+  if (auto d = security.validate()) return d;
   // librdkafka judges the pass-through properties itself; make_conf names a refused one.
   if (auto conf = detail::make_conf(rdkafka_properties()); !conf) return conf.error();
   return {};
@@ -178,6 +179,7 @@ std::map<std::string, std::string> producer_config::rdkafka_properties() const {
                       : partitioner == key_partitioner::java ? "murmur2_random"
                                                              : "consistent_random"},
   };
+  security.add_rdkafka_properties(p);
   for (const auto& [k, v] : properties) p[k] = v;
   return p;
 }
@@ -207,6 +209,8 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   env_reader r(env);
   r.text("KAFKA_BROKERS", c.brokers);
   r.text("KAFKA_CLIENT_ID", c.client_id);
+  if (auto sec = security_config::from_env(env, c.security)) c.security = std::move(*sec);
+  else return sec.error();
   r.text("KAFKA_PRODUCER_ACKS", c.acks);
   r.text("KAFKA_PRODUCER_COMPRESSION", c.compression);
   r.integer("KAFKA_PRODUCER_RETRIES", c.retries, 0, 100);
@@ -284,6 +288,7 @@ diagnostic consumer_config::validate() const {
     return bad("held_prefetch_records", "held_prefetch_records " + std::to_string(held_prefetch_records) + " is not in [1, 10000000]");
   if (max_prefetch_kbytes < 1 || max_prefetch_kbytes > 2097151)
     return bad("max_prefetch_kbytes", "max_prefetch_kbytes " + std::to_string(max_prefetch_kbytes) + " is not in [1, 2097151]");
+  if (auto d = security.validate()) return d;
   if (dead_letter_producer)
     if (auto d = dead_letter_producer->validate()) {
       d.field = "dead_letter_producer." + d.field;
@@ -314,6 +319,7 @@ std::map<std::string, std::string> consumer_config::rdkafka_properties() const {
       {"queued.max.messages.kbytes", std::to_string(max_prefetch_kbytes)},
       {"fetch.message.max.bytes", std::to_string(std::max<std::size_t>(max_message_bytes + 4096, 1048576))},
   };
+  security.add_rdkafka_properties(p);
   for (const auto& [k, v] : properties) p[k] = v;
   p["enable.auto.commit"] = "false";  // never overridable: commits follow handled records only
   return p;
@@ -332,6 +338,8 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   env_reader r(env);
   r.text("KAFKA_BROKERS", c.brokers);
   r.text("KAFKA_GROUP_ID", c.group_id);
+  if (auto sec = security_config::from_env(env, c.security)) c.security = std::move(*sec);
+  else return sec.error();
   r.text("KAFKA_CONSUMER_AUTO_OFFSET_RESET", c.auto_offset_reset);
   r.integer<std::size_t>("KAFKA_CONSUMER_MAX_POLL_RECORDS", c.max_poll_records, 1, 1000000);
   r.integer("KAFKA_CONSUMER_MAX_RETRIES", c.max_retries, 0, 100);

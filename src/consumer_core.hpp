@@ -68,6 +68,9 @@ struct partition_state : std::enable_shared_from_this<partition_state> {
 };
 using partition_ptr = std::shared_ptr<partition_state>;
 
+/// How often the consumer commits and polls: the commit interval, at most a second.
+std::chrono::milliseconds tick_interval(const consumer_config& cfg);
+
 class consumer_core final : public std::enable_shared_from_this<consumer_core>, private consumer_events {
 public:
   /// `ex`: the executor handlers complete on when they have none; `strand`: where everything of

@@ -103,6 +103,7 @@ basic_producer<>& consumer_core::dlq() {
       pc = *cfg_.dead_letter_producer;
     } else {
       pc.brokers = cfg_.brokers;
+      pc.security = cfg_.security;
       pc.client_id = group_ + "-dlq";
       pc.dead_letter = false;
       pc.max_message_bytes = std::max<std::size_t>(cfg_.max_message_bytes * 2 + 4096, pc.max_message_bytes);

@@ -8,6 +8,7 @@
 #include <txova/kafka/detail/consumer_port.hpp>
 #include <txova/kafka/detail/event_pump.hpp>
 #include <txova/kafka/detail/rdkafka_handles.hpp>
+#include <txova/kafka/detail/security_failure.hpp>
 #include <txova/kafka/log.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
 
@@ -96,7 +97,9 @@ class rdkafka_consumer_port final : public consumer_port {
 public:
   rdkafka_consumer_port(boost::asio::any_io_executor ex, const consumer_config& cfg)
       : group_(cfg.effective_group_id()), last_poll_(std::chrono::steady_clock::now()) {
-    auto conf = make_conf(cfg.rdkafka_properties());
+    const auto props = cfg.rdkafka_properties();
+    identity_ = client_identity::of(props);
+    auto conf = make_conf(props);
     if (!conf) boost::throw_exception(diagnostic_error(conf.error()));
     rd_kafka_conf_set_opaque(conf->get(), this);
     rd_kafka_conf_set_rebalance_cb(conf->get(), &on_rebalance);
@@ -343,8 +346,10 @@ private:
         return self->sink_->on_client_error(make_rdkafka_error(orig), std::string(rd_kafka_err2name(orig)) + ": " + buf, true);
       }
       const auto code = static_cast<rd_kafka_resp_err_t>(err);
-      self->sink_->on_client_error(make_rdkafka_error(code),
-                                   std::string(rd_kafka_err2name(code)) + ": " + (reason ? reason : ""), false);
+      const std::string what = std::string(rd_kafka_err2name(code)) + ": " + (reason ? reason : "");
+      if (auto failure = security_failure(code, what, self->identity_))
+        return self->sink_->on_client_error(failure->code, failure->message, false);
+      self->sink_->on_client_error(make_rdkafka_error(code), what, false);
     });
   }
 
@@ -365,6 +370,7 @@ private:
   }
 
   std::string group_;
+  client_identity identity_;
   std::shared_ptr<rd_kafka_t> rk_;
   queue_handle queue_;
   std::unique_ptr<event_pump> pump_;

@@ -28,6 +28,9 @@ public:
       case error::queue_full: return "no room to take it now";
       case error::fatal: return "the client hit a fatal error and can do no more";
       case error::internal: return "an internal error of the library (see the log)";
+      case error::authentication_failed: return "the brokers refused the SASL credentials";
+      case error::tls_failed: return "the TLS handshake with the broker failed";
+      case error::wrong_security_protocol: return "the broker's listener speaks another security protocol";
     }
     return "txova.kafka error " + std::to_string(ev);
   }

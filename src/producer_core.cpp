@@ -1,4 +1,4 @@
-// The publish path of producer_core: prepare, submit, the publish_fsm's actions, delivery
+// The publish path of producer_core: submit, the publish_fsm's actions, delivery
 // reports, room in librdkafka's queue, cancellation. See producer_core.hpp.
 #include "producer_core.hpp"
 
@@ -36,87 +36,6 @@ producer_core::producer_core(boost::asio::any_io_executor ex, boost::asio::stran
 }
 
 producer_core::~producer_core() { destroy(); }
-
-// ---- prepare ---------------------------------------------------------------------------------
-
-prepared_ptr producer_core::prepare_one(const envelope& e, const publish_options& opt) {
-  prepared_ptr p(new prepared_publish);
-  p->error = prepare(*p, e, opt);
-  return p;
-}
-
-prepared_ptr producer_core::prepare_raw(producer_record r) {
-  prepared_ptr p(new prepared_publish);
-  p->raw = true;
-  p->topic = std::move(r.topic);
-  p->has_key = r.key.has_value();
-  if (r.key) p->key = std::move(*r.key);
-  p->has_value = r.value.has_value();
-  if (r.value) p->value = std::move(*r.value);
-  p->partition = r.partition;
-  p->headers = std::move(r.headers);
-  for (const auto& [k, v] : p->headers)
-    if (k == "event-id") p->id = v;
-    else if (k == "correlation-id") p->correlation_id = v;
-  const std::size_t size = record_size(producer_record{p->topic, p->key, p->value, p->headers, {}});
-  if (p->topic.empty()) p->error = make_diagnostic(error::invalid_field, "topic", "record topic is empty");
-  else if (size > cfg_.max_message_bytes)
-    p->error = make_diagnostic(error::too_large, "value",
-                               "record for topic \"" + p->topic + "\" is " + std::to_string(size) +
-                                   " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
-  return p;
-}
-
-prepared_ptr producer_core::prepare_failed(std::string_view type, diagnostic why) {
-  prepared_ptr p(new prepared_publish);
-  p->type = std::string(type);
-  p->error = std::move(why);
-  return p;
-}
-
-prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, const publish_options& opt) {
-  prepared_ptr p(new prepared_publish);
-  p->key = std::move(key);
-  p->error = prepare(*p, e, opt, true);
-  return p;
-}
-
-diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked) {
-  if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
-    envelope chained = e;
-    chained.correlation_id = e.id;
-    return prepare(f, chained, opt, payload_checked);
-  }
-  f.id = e.id;  // for the log line, should validation fail
-  f.type = e.type;
-  f.correlation_id = e.correlation_id;
-  if (opt.topic) f.topic = std::string(*opt.topic);
-  else {
-    auto t = routes_.resolve(e.type);
-    if (!t) return t.error();
-    f.topic = std::move(*t);
-  }
-  if (payload_checked) {
-    if (auto d = check_envelope_fields(e)) return d;
-  } else {
-    if (opt.key) f.key = std::string(*opt.key);
-    if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
-  }
-  f.value = to_json(e);
-  if (f.value.size() > cfg_.max_message_bytes)
-    return make_diagnostic(error::too_large, "",
-                           "envelope " + e.id + " of type \"" + e.type + "\" is " + std::to_string(f.value.size()) +
-                               " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
-  f.version = e.version;
-  f.source = e.source;
-  f.time = e.time;
-  if (cfg_.format != wire_format::envelope) {  // the CloudEvents binding instead of the envelope JSON
-    auto [h, v] = cfg_.format == wire_format::cloudevents_binary ? cloudevents::to_binary(e) : cloudevents::to_structured(e);
-    f.value = std::move(v);
-    f.headers.insert(f.headers.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
-  }
-  return {};
-}
 
 // ---- submit ----------------------------------------------------------------------------------
 
@@ -169,6 +88,7 @@ void producer_core::publish_now(prepared_ptr p, publish_handler h, bool detached
 void producer_core::submit(op_ptr op) {
   if (closing_) return fail_now(op, make_error_code(error::closed), "the producer is closed");
   if (!fatal_.empty()) return fail_now(op, make_error_code(error::fatal), fatal_);
+  if (const diagnostic* refused = recent_security_failure()) return fail_now(op, refused->code, refused->message);
   connect_cancellation(op);
   apply(op, op->fsm.start());
 }
@@ -314,6 +234,8 @@ void producer_core::on_delivery(const delivery_report& r) {
   op->in_librdkafka = false;
   const bool to_dlq = op->fsm.sending_to() == publish_fsm::target::dead_letter;
   if (!r.ec) {
+    security_failure_.reset();  // a broker took it: the connection works
+    delivered_once_ = true;
     if (!to_dlq) {
       op->partition_stored = r.partition;
       op->offset_stored = r.offset;
@@ -327,6 +249,10 @@ void producer_core::on_delivery(const delivery_report& r) {
     op->last_failure = now;
   }
   std::string text = std::string(r.error_text) + " (topic \"" + current_topic(*op) + "\")";
+  // Purged because the brokers refused us: the reason is the refusal, and the DLQ is no way out.
+  if (r.ec == make_rdkafka_error(RD_KAFKA_RESP_ERR__PURGE_QUEUE) && security_failure_ && !closing_)
+    return apply(op, op->fsm.failed(security_failure_->code, security_failure_->message + " (topic \"" + current_topic(*op) + "\")",
+                                    r.status, false));
   apply(op, op->fsm.failed(r.ec, text, r.status, dead_letter_possible(r.ec)));
 }
 

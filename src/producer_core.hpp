@@ -7,6 +7,7 @@
 #include <txova/kafka/detail/completion_queue.hpp>
 #include <txova/kafka/detail/producer_port.hpp>
 #include <txova/kafka/detail/publish_fsm.hpp>
+#include <txova/kafka/detail/security_failure.hpp>
 #include <txova/kafka/topics.hpp>
 
 #include <boost/asio/dispatch.hpp>
@@ -138,6 +139,7 @@ private:
   std::string current_topic(const publish_op& op) const;
   void log_failure(const publish_op& op, std::string_view what, const std::string& why) const;
   void update_activity();
+  const diagnostic* recent_security_failure() const;
 
   // flush, close, health (producer_lifecycle.cpp)
   void check_flush_waiters();
@@ -176,6 +178,11 @@ private:
   boost::system::error_code last_client_error_;
   std::string last_client_error_text_;
   std::string fatal_;  // the fatal error's description: nothing can be sent any more
+  // The brokers refused the login (or TLS, or the protocol): publishes fail at once with it for
+  // security_failure_window, or until a delivery succeeds.
+  std::optional<diagnostic> security_failure_;
+  std::chrono::steady_clock::time_point security_failure_at_{};
+  bool delivered_once_ = false;  // a broker has taken a record: its listener speaks our protocol
   bool closing_ = false;
   bool destroyed_ = false;
 };

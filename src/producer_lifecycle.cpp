@@ -186,6 +186,19 @@ void producer_core::finish_health(health_waiter& w, error_code ec, health_report
 void producer_core::on_client_error(error_code ec, std::string_view text, bool fatal) {
   last_client_error_ = ec;
   last_client_error_text_ = std::string(text);
+  if (!fatal && refuses_for_good(ec, delivered_once_)) {
+    // librdkafka would retry in silence (and repeat this error only after 30 s): what waits to
+    // be sent fails now, with the reason, and so do publishes for a while.
+    logger()->error("txova producer {}: {}", cfg_.client_id, text);
+    security_failure_ = make_diagnostic(static_cast<error>(ec.value()), "security", std::string(text));
+    security_failure_at_ = clock::now();
+    port_->purge_queued();
+    auto waiters = std::move(health_waiters_);
+    health_waiters_.clear();
+    for (auto& w : waiters)
+      if (w->handler) finish_health(*w, ec, health_report{false, {}, std::string(text)});
+    return update_activity();
+  }
   if (!fatal) {
     logger()->warn("txova producer {}: {} ({})", cfg_.client_id, text, ec.message());
     return;
@@ -201,6 +214,11 @@ void producer_core::on_client_error(error_code ec, std::string_view text, bool f
   health_waiters_.clear();
   for (auto& w : waiters)
     if (w->handler) finish_health(*w, make_error_code(error::fatal), health_report{false, {}, fatal_});
+}
+
+const diagnostic* producer_core::recent_security_failure() const {
+  if (!security_failure_ || clock::now() - security_failure_at_ >= security_failure_window) return nullptr;
+  return &*security_failure_;
 }
 
 // ---- activity, stats, destruction --------------------------------------------------------------

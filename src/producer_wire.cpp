@@ -5,6 +5,7 @@
 #include <txova/kafka/detail/event_pump.hpp>
 #include <txova/kafka/detail/producer_port.hpp>
 #include <txova/kafka/detail/rdkafka_handles.hpp>
+#include <txova/kafka/detail/security_failure.hpp>
 #include <txova/kafka/detail/statistics.hpp>
 #include <txova/kafka/log.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
@@ -27,6 +28,7 @@ public:
   rdkafka_producer_port(boost::asio::any_io_executor ex, const producer_config& cfg)
       : client_id_(cfg.client_id), ex_(ex) {
     auto props = cfg.rdkafka_properties();
+    identity_ = client_identity::of(props);
     props["log.queue"] = "true";
     auto conf = make_conf(props);
     if (!conf) boost::throw_exception(diagnostic_error(conf.error()));
@@ -103,6 +105,9 @@ public:
   void purge() override {
     if (rk_) rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
   }
+  void purge_queued() override {
+    if (rk_) rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING);
+  }
 
   void probe(std::uint64_t id, std::chrono::milliseconds timeout) override {
     // ListConsumerGroups, filtered to dead groups so the answer stays small: one request to every
@@ -150,7 +155,11 @@ private:
         const rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
         const char* text = rd_kafka_event_error_string(ev);
         std::string what = std::string(rd_kafka_err2name(err)) + ": " + (text ? text : "");
-        sink_->on_client_error(make_rdkafka_error(err), what, rd_kafka_event_error_is_fatal(ev) != 0);
+        const bool fatal = rd_kafka_event_error_is_fatal(ev) != 0;
+        if (auto failure = fatal ? std::nullopt : security_failure(err, what, identity_))
+          sink_->on_client_error(failure->code, failure->message, false);
+        else
+          sink_->on_client_error(make_rdkafka_error(err), what, fatal);
         break;
       }
       case RD_KAFKA_EVENT_LOG: {
@@ -261,6 +270,7 @@ private:
   };
 
   std::string client_id_;
+  client_identity identity_;
   kafka_handle rk_;
   queue_handle main_queue_;
   queue_handle admin_queue_;

@@ -3,6 +3,7 @@
 // consumer and topic admin. (The test kit, txova/kafka/testing/, is included on its own.)
 #include <txova/kafka/admin.hpp>
 #include <txova/kafka/catalog.hpp>
+#include <txova/kafka/cloudevents.hpp>
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/consumer.hpp>
 #include <txova/kafka/delivery.hpp>
@@ -20,6 +21,7 @@
 #include <txova/kafka/record.hpp>
 #include <txova/kafka/retry.hpp>
 #include <txova/kafka/router.hpp>
+#include <txova/kafka/security.hpp>
 #include <txova/kafka/timestamp.hpp>
 #include <txova/kafka/topics.hpp>
 #include <txova/kafka/values.hpp>

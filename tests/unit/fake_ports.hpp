@@ -38,6 +38,7 @@ struct fake_producer_state {
   std::size_t held = 0;            // taken and not yet reported
   bool auto_ack = false;           // report success for every message at once (posted)
   std::size_t purges = 0;
+  std::size_t queued_purges = 0;
   std::vector<std::uint64_t> probes{};
   bool busy = false;
 
@@ -92,6 +93,13 @@ public:
   // As librdkafka does: whatever it holds comes back as purged.
   void purge() override {
     ++s_->purges;
+    for (std::size_t i = 0; i < s_->sent.size(); ++i)
+      if (!s_->sent[i].reported) s_->report(i, make_rdkafka_error(-152 /* RD_KAFKA_RESP_ERR__PURGE_QUEUE */),
+                                            detail::persistence::not_persisted, "Local: Purged in queue");
+  }
+  // The fake sends nothing before the test reports it: everything held counts as queued.
+  void purge_queued() override {
+    ++s_->queued_purges;
     for (std::size_t i = 0; i < s_->sent.size(); ++i)
       if (!s_->sent[i].reported) s_->report(i, make_rdkafka_error(-152 /* RD_KAFKA_RESP_ERR__PURGE_QUEUE */),
                                             detail::persistence::not_persisted, "Local: Purged in queue");

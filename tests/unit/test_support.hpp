@@ -9,3 +9,19 @@ inline std::ostream& boost_test_print_type(std::ostream& os, error e) {
   return os << make_error_code(e).message() << " (" << static_cast<int>(e) << ")";
 }
 }  // namespace txova::kafka
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+
+namespace txova::kafka::test {
+// Runs `ioc` until `done()` or `limit`.
+template <class Cond>
+bool run_until(boost::asio::io_context& ioc, Cond done, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  for (auto end = std::chrono::steady_clock::now() + limit; !done() && std::chrono::steady_clock::now() < end;) {
+    ioc.run_for(std::chrono::milliseconds(5));
+    ioc.restart();
+  }
+  return done();
+}
+}  // namespace txova::kafka::test

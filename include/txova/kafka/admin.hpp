@@ -10,6 +10,7 @@
 
 #include <txova/kafka/catalog.hpp>
 #include <txova/kafka/error.hpp>
+#include <txova/kafka/security.hpp>
 #include <txova/kafka/topics.hpp>
 #include <txova/kafka/detail/default_token.hpp>
 
@@ -17,6 +18,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
 
 #include <chrono>
 #include <map>
@@ -72,9 +74,17 @@ struct ensure_report {
 /// Connection settings of the admin client.
 struct admin_config {
   std::string brokers{};                                  ///< bootstrap.servers
+  security_config security{};                             ///< TLS and SASL (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*)
   std::chrono::milliseconds request_timeout{30000};     ///< per admin request
   std::chrono::milliseconds operation_timeout{30000};   ///< wait for creation/deletion to settle
-  std::map<std::string, std::string> properties{};        ///< any librdkafka property (security, ...)
+  std::map<std::string, std::string> properties{};        ///< any librdkafka property; wins over the fields
+
+  /// The librdkafka properties this config stands for (fields first, then `properties`).
+  std::map<std::string, std::string> rdkafka_properties() const;
+  /// Reads KAFKA_BROKERS and the security variables (security_config::from_env) over `base`.
+  static boost::system::result<admin_config, diagnostic> from_env(const std::map<std::string, std::string>& env);
+  static boost::system::result<admin_config, diagnostic> from_env(const std::map<std::string, std::string>& env,
+                                                                  admin_config base);
 };
 
 namespace detail {

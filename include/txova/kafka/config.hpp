@@ -4,6 +4,7 @@
 // See docs/configuration.md.
 #include <txova/kafka/catalog.hpp>
 #include <txova/kafka/error.hpp>
+#include <txova/kafka/security.hpp>
 #include <txova/kafka/topics.hpp>
 
 #include <boost/system/result.hpp>
@@ -42,6 +43,7 @@ enum class wire_format {
 struct producer_config {
   std::string brokers{};                           ///< bootstrap.servers; empty: see from_env()
   std::string client_id = "txova-producer";      ///< client.id, shows up in broker logs and metrics
+  security_config security{};                    ///< TLS and SASL (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*)
   std::string acks = "all";                      ///< "all", "1" or "0"
   bool idempotence = true;                       ///< enable.idempotence (needs acks=all)
   /// Our re-sends after librdkafka gave up (at delivery_timeout), then the DLQ. Off by default:
@@ -76,7 +78,8 @@ struct producer_config {
   /// The librdkafka properties this config stands for (fields first, then `properties`).
   std::map<std::string, std::string> rdkafka_properties() const;
 
-  /// Reads KAFKA_BROKERS, KAFKA_CLIENT_ID and KAFKA_PRODUCER_* over `base`:
+  /// Reads KAFKA_BROKERS, KAFKA_CLIENT_ID, the security variables (security_config::from_env)
+  /// and KAFKA_PRODUCER_* over `base`:
   /// KAFKA_PRODUCER_ACKS, _IDEMPOTENCE (true/false), _RETRIES, _RESEND_POSSIBLY_PERSISTED, _RETRY_BACKOFF_MS, _BATCH_SIZE,
   /// _RETRY_BACKOFF_MAX_MS, _LINGER_MS, _COMPRESSION, _MAX_MESSAGE_BYTES, _DELIVERY_TIMEOUT_MS,
   /// _DEAD_LETTER (true/false), _STATISTICS_INTERVAL_MS, _MAX_DETACHED_WAITING;
@@ -108,6 +111,7 @@ struct consumer_config {
   std::string service{};                                   ///< names the default group: "{service}-group"
   std::string group_id{};                                  ///< empty: "{service}-group"
   std::vector<std::string> topics{};                       ///< what to subscribe to
+  security_config security{};                              ///< TLS and SASL (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*)
   std::string auto_offset_reset = "earliest";            ///< where a group without offsets starts
   std::size_t max_poll_records = 100;                    ///< per partition queued before it is held at librdkafka (docs/consumer.md)
   std::chrono::milliseconds session_timeout{30000};
@@ -140,7 +144,7 @@ struct consumer_config {
   /// held for long costs this many records, not the prefetch limits above.
   std::size_t held_prefetch_records = 1000;
   wakeup_mode wakeup = wakeup_mode::fd;
-  std::optional<producer_config> dead_letter_producer{};   ///< default: brokers and security properties of this config
+  std::optional<producer_config> dead_letter_producer{};   ///< default: brokers, security and connection properties of this config
   std::map<std::string, std::string> properties{};         ///< any librdkafka property; wins over the fields
 
   /// The group id in effect.
@@ -152,7 +156,8 @@ struct consumer_config {
   /// The librdkafka properties this config stands for (auto commit is always off: we commit).
   std::map<std::string, std::string> rdkafka_properties() const;
 
-  /// Reads KAFKA_BROKERS, KAFKA_GROUP_ID and KAFKA_CONSUMER_*: _AUTO_OFFSET_RESET,
+  /// Reads KAFKA_BROKERS, KAFKA_GROUP_ID, the security variables (security_config::from_env)
+  /// and KAFKA_CONSUMER_*: _AUTO_OFFSET_RESET,
   /// _MAX_POLL_RECORDS, _SESSION_TIMEOUT_MS, _HEARTBEAT_INTERVAL_MS, _MAX_RETRIES,
   /// _RETRY_BACKOFF_MS, _RETRY_BACKOFF_MAX_MS, _HANDLER_TIMEOUT_MS, _COMMIT_INTERVAL_MS, _SHUTDOWN_TIMEOUT_MS,
   /// _STATISTICS_INTERVAL_MS, _MAX_MESSAGE_BYTES,

@@ -29,6 +29,9 @@ enum class error {
   queue_full,          ///< no room to take the work now, and it may not wait (publish_detached)
   fatal,               ///< the client hit a fatal error (librdkafka's fatal state) and can do no more
   internal,            ///< the library caught an unexpected failure of its own (logged with details)
+  authentication_failed,    ///< the brokers refused the SASL credentials (the message names mechanism and user)
+  tls_failed,               ///< the TLS handshake failed (the message has the TLS reason: certificate, CA, version)
+  wrong_security_protocol,  ///< the listener speaks another security.protocol than the client
 };
 
 /// The category of `error`; its name is "txova.kafka".

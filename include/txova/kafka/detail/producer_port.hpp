@@ -70,6 +70,9 @@ public:
   virtual std::size_t queue_depth() const = 0;
   /// Fails every message the client holds; their reports follow.
   virtual void purge() = 0;
+  /// Fails the messages not yet sent (never stored: reports say purged from the queue), e.g.
+  /// when the brokers refused the client's login and they would wait for delivery_timeout.
+  virtual void purge_queued() = 0;
   /// A round trip to the cluster within `timeout`; answered by on_probe_result(id).
   virtual void probe(std::uint64_t id, std::chrono::milliseconds timeout) = 0;
   /// While busy, the port keeps its executor's run() from returning (reports are awaited).

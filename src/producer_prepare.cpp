@@ -1,0 +1,92 @@
+// The first step of the publish path: an envelope (or a raw record) becomes what is sent, in
+// the configured wire format, with its key, headers and checks. See producer_core.hpp.
+#include "producer_core.hpp"
+
+#include <txova/kafka/cloudevents.hpp>
+#include <txova/kafka/detail/publish_check.hpp>
+#include <txova/kafka/dlq.hpp>
+
+namespace txova::kafka::detail {
+
+// ---- prepare ---------------------------------------------------------------------------------
+
+prepared_ptr producer_core::prepare_one(const envelope& e, const publish_options& opt) {
+  prepared_ptr p(new prepared_publish);
+  p->error = prepare(*p, e, opt);
+  return p;
+}
+
+prepared_ptr producer_core::prepare_raw(producer_record r) {
+  prepared_ptr p(new prepared_publish);
+  p->raw = true;
+  p->topic = std::move(r.topic);
+  p->has_key = r.key.has_value();
+  if (r.key) p->key = std::move(*r.key);
+  p->has_value = r.value.has_value();
+  if (r.value) p->value = std::move(*r.value);
+  p->partition = r.partition;
+  p->headers = std::move(r.headers);
+  for (const auto& [k, v] : p->headers)
+    if (k == "event-id") p->id = v;
+    else if (k == "correlation-id") p->correlation_id = v;
+  const std::size_t size = record_size(producer_record{p->topic, p->key, p->value, p->headers, {}});
+  if (p->topic.empty()) p->error = make_diagnostic(error::invalid_field, "topic", "record topic is empty");
+  else if (size > cfg_.max_message_bytes)
+    p->error = make_diagnostic(error::too_large, "value",
+                               "record for topic \"" + p->topic + "\" is " + std::to_string(size) +
+                                   " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
+  return p;
+}
+
+prepared_ptr producer_core::prepare_failed(std::string_view type, diagnostic why) {
+  prepared_ptr p(new prepared_publish);
+  p->type = std::string(type);
+  p->error = std::move(why);
+  return p;
+}
+
+prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, const publish_options& opt) {
+  prepared_ptr p(new prepared_publish);
+  p->key = std::move(key);
+  p->error = prepare(*p, e, opt, true);
+  return p;
+}
+
+diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked) {
+  if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
+    envelope chained = e;
+    chained.correlation_id = e.id;
+    return prepare(f, chained, opt, payload_checked);
+  }
+  f.id = e.id;  // for the log line, should validation fail
+  f.type = e.type;
+  f.correlation_id = e.correlation_id;
+  if (opt.topic) f.topic = std::string(*opt.topic);
+  else {
+    auto t = routes_.resolve(e.type);
+    if (!t) return t.error();
+    f.topic = std::move(*t);
+  }
+  if (payload_checked) {
+    if (auto d = check_envelope_fields(e)) return d;
+  } else {
+    if (opt.key) f.key = std::string(*opt.key);
+    if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
+  }
+  f.value = to_json(e);
+  if (f.value.size() > cfg_.max_message_bytes)
+    return make_diagnostic(error::too_large, "",
+                           "envelope " + e.id + " of type \"" + e.type + "\" is " + std::to_string(f.value.size()) +
+                               " bytes, over max_message_bytes " + std::to_string(cfg_.max_message_bytes));
+  f.version = e.version;
+  f.source = e.source;
+  f.time = e.time;
+  if (cfg_.format != wire_format::envelope) {  // the CloudEvents binding instead of the envelope JSON
+    auto [h, v] = cfg_.format == wire_format::cloudevents_binary ? cloudevents::to_binary(e) : cloudevents::to_structured(e);
+    f.value = std::move(v);
+    f.headers.insert(f.headers.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
+  }
+  return {};
+}
+
+}  // namespace txova::kafka::detail
