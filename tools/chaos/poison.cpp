@@ -199,7 +199,10 @@ figures poison(const options& o, cluster& c) {
       how = h.name == "tombstone" ? "tombstone_skipped" : "unrouted_skipped";
       ++counted;
     }
-    dispositions += (dispositions.empty() ? "" : ",") + h.name + ":" + how;
+    if (!dispositions.empty()) dispositions += ',';
+    dispositions += h.name;
+    dispositions += ':';
+    dispositions += how;
   }
   f.expect(counted == static_cast<std::int64_t>(stats.tombstones + stats.skipped),
            std::to_string(counted) + " hostile records neither dead-lettered nor handled, but " +

@@ -79,7 +79,10 @@ inline std::string error_summary(const ledger& l) {
     std::string w = what;
     for (char& c : w)
       if (c == ' ') c = '_';
-    out += (out.empty() ? "" : ";") + std::to_string(n) + "x" + w;
+    if (!out.empty()) out += ';';
+    out += std::to_string(n);
+    out += 'x';
+    out += w;
   }
   return out.empty() ? "none" : out;
 }

@@ -116,7 +116,10 @@ asio::awaitable<std::string> run(std::vector<std::string> argv, std::string log_
   const pid_t pid = spawn_to(argv, out_file, log_file);
   const auto status = co_await wait_exit(pid, limit);
   std::string command;
-  for (const auto& a : argv) command += (command.empty() ? "" : " ") + a;
+  for (const auto& a : argv) {
+    if (!command.empty()) command += ' ';
+    command += a;
+  }
   if (!status) {
     ::kill(-pid, SIGKILL);
     co_await wait_exit(pid, 5s);
