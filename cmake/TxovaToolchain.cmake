@@ -22,6 +22,19 @@ if(TXOVA_KAFKA_SANITIZE)
   target_compile_options(txova_kafka_sanitizers INTERFACE ${txova_san} -D_GLIBCXX_ASSERTIONS)
   target_link_options(txova_kafka_sanitizers INTERFACE ${txova_san})
 endif()
+if(TXOVA_KAFKA_TSAN)
+  if(TXOVA_KAFKA_SANITIZE)
+    message(FATAL_ERROR "TXOVA_KAFKA_TSAN and TXOVA_KAFKA_SANITIZE cannot be combined")
+  endif()
+  # -Wno-tsan: Asio uses atomic_thread_fence, which ThreadSanitizer does not model (GCC warns).
+  target_compile_options(txova_kafka_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan)
+  target_link_options(txova_kafka_sanitizers INTERFACE -fsanitize=thread)
+endif()
+if(TXOVA_KAFKA_COVERAGE)
+  # -fprofile-update=atomic: librdkafka's threads run our callbacks, counters must not tear.
+  target_compile_options(txova_kafka_sanitizers INTERFACE --coverage -fprofile-update=atomic -O0)
+  target_link_options(txova_kafka_sanitizers INTERFACE --coverage)
+endif()
 
 # Build-only helpers: used with $<BUILD_INTERFACE:...> so they never leak into the installed package.
 function(txova_project_options target)

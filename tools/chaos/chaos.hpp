@@ -156,7 +156,7 @@ std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& broker
                                                        const std::string& topic);
 /// Publishes `count` ticks over `keys` keys with our producer; returns their ids (all acked, or throws).
 std::vector<std::string> publish_ticks(const std::string& brokers, const std::string& topic, std::int64_t count,
-                                       int keys, std::size_t pad_bytes = 0);
+                                       int keys, std::size_t pad_bytes = 0, std::string compression = "snappy");
 
 // ---- scenarios ----------------------------------------------------------------------------------
 

@@ -144,13 +144,14 @@ std::vector<seen> read_back(const std::string& brokers, const std::string& topic
 }
 
 std::vector<std::string> publish_ticks(const std::string& brokers, const std::string& topic, std::int64_t count,
-                                       int keys, std::size_t pad_bytes) {
+                                       int keys, std::size_t pad_bytes, std::string compression) {
   ledger l;
   sync([&]() -> asio::awaitable<void> {
     kafka::producer_config cfg;
     cfg.brokers = brokers;
     cfg.event_catalog = &chaos_catalog();
     cfg.linger = 20ms;
+    cfg.compression = compression;
     cfg.batch_bytes = 1 << 20;
     cfg.max_message_bytes = std::max<std::size_t>(pad_bytes * 2 + 4096, 1 << 20);
     kafka::producer p(co_await asio::this_coro::executor, cfg);
