@@ -32,6 +32,7 @@ namespace asio = boost::asio;
 using namespace txova::kafka;
 using namespace std::chrono_literals;
 using boost::system::error_code;
+using txova::kafka::test::run_until;
 using testing::embedded_cluster;
 using testing::kafka_api;
 
@@ -48,13 +49,6 @@ void run_for(asio::io_context& ioc, std::chrono::milliseconds d) {
   keep.async_wait([](error_code) {});
   ioc.run_for(d);
   ioc.restart();
-}
-
-template <class Cond>
-bool run_until(asio::io_context& ioc, Cond done, std::chrono::milliseconds limit) {
-  for (auto end = std::chrono::steady_clock::now() + limit; !done() && std::chrono::steady_clock::now() < end;)
-    run_for(ioc, 10ms);
-  return done();
 }
 
 producer_config embedded_producer(const embedded_cluster& c) {

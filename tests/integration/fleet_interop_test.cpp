@@ -29,6 +29,7 @@ namespace asio = boost::asio;
 using namespace txova::kafka;
 using namespace std::chrono_literals;
 using boost::system::error_code;
+using txova::kafka::test::run_until;
 using test::real_brokers;
 
 namespace {
@@ -59,19 +60,6 @@ std::vector<std::string> read_lines(const std::filesystem::path& p) {
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) out.push_back(line);
   return out;
-}
-
-// Runs the io_context until `done` or `limit`.
-template <class Cond>
-bool run_until(asio::io_context& ioc, Cond done, std::chrono::milliseconds limit) {
-  asio::steady_timer keep(ioc, limit);
-  keep.async_wait([](error_code) {});
-  for (auto end = std::chrono::steady_clock::now() + limit; !done() && std::chrono::steady_clock::now() < end;) {
-    ioc.run_for(20ms);
-    ioc.restart();
-  }
-  keep.cancel();
-  return done();
 }
 
 // At least 10 000 keys of every shape a fleet sends.

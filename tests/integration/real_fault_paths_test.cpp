@@ -22,6 +22,7 @@ namespace asio = boost::asio;
 using namespace txova::kafka;
 using namespace std::chrono_literals;
 using boost::system::error_code;
+using txova::kafka::test::run_until;
 using test::real_brokers;
 
 namespace {
@@ -42,18 +43,6 @@ consumer_config real_consumer(const std::string& topic) {
   cfg.retry_backoff = 50ms;
   cfg.retry_backoff_max = 200ms;
   return cfg;
-}
-
-template <class Cond>
-bool run_until(asio::io_context& ioc, Cond done, std::chrono::milliseconds limit) {
-  asio::steady_timer keep(ioc, limit);
-  keep.async_wait([](error_code) {});
-  for (auto end = std::chrono::steady_clock::now() + limit; !done() && std::chrono::steady_clock::now() < end;) {
-    ioc.run_for(20ms);
-    ioc.restart();
-  }
-  keep.cancel();
-  return done();
 }
 
 // Runs `c` until `done` (or `limit`), then stops it and waits for the end of its run.

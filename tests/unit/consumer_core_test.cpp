@@ -76,11 +76,7 @@ struct fixture {
   }
   template <class Cond>
   bool run_until(Cond done, std::chrono::milliseconds limit = 5s) {
-    for (auto end = std::chrono::steady_clock::now() + limit; !done() && std::chrono::steady_clock::now() < end;) {
-      ioc.run_for(5ms);
-      ioc.restart();
-    }
-    return done();
+    return test::run_until(ioc, done, limit);
   }
   void run_for(std::chrono::milliseconds d) {
     ioc.run_for(d);

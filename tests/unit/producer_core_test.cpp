@@ -39,10 +39,7 @@ struct fixture {
   // Runs the io_context until `done` or 5 s.
   template <class Cond>
   void run_until(Cond done) {
-    for (auto end = std::chrono::steady_clock::now() + 5s; !done() && std::chrono::steady_clock::now() < end;) {
-      ioc.run_for(5ms);
-      ioc.restart();
-    }
+    test::run_until(ioc, done);
   }
   void run_for(std::chrono::milliseconds d) {
     ioc.run_for(d);

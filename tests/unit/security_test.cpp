@@ -60,6 +60,51 @@ envelope some_event() {
   return make_envelope(events::ride_started{ids::ride_id("ride-1"), now_utc(), location{-25.96, 32.58}}, ctx);
 }
 
+// A producer over a fake librdkafka port on `ioc`.
+struct fake_producer {
+  std::shared_ptr<test::fake_producer_state> port;
+  producer p;
+  explicit fake_producer(asio::io_context& ioc) : port(state(ioc)), p(ioc.get_executor(), config(), std::make_unique<test::fake_producer_port>(port)) {}
+  static std::shared_ptr<test::fake_producer_state> state(asio::io_context& ioc) {
+    auto s = std::make_shared<test::fake_producer_state>();
+    s->ex = ioc.get_executor();
+    return s;
+  }
+  static producer_config config() {
+    producer_config cfg;
+    cfg.brokers = "fake:9093";
+    return cfg;
+  }
+};
+
+// A running consumer of group "billing" over a fake librdkafka port on `ioc`; `ran` is what
+// async_run completed with.
+struct fake_consumer {
+  std::shared_ptr<test::fake_consumer_state> port;
+  consumer c;
+  std::optional<error_code> ran;
+  explicit fake_consumer(asio::io_context& ioc)
+      : port(state(ioc)), c(ioc.get_executor(), config(), std::make_unique<test::fake_consumer_port>(port)) {
+    c.async_run([this](error_code ec) { ran = ec; });
+    test::run_until(ioc, [&] { return port->sink != nullptr; });
+  }
+  static std::shared_ptr<test::fake_consumer_state> state(asio::io_context& ioc) {
+    auto s = std::make_shared<test::fake_consumer_state>();
+    s->ex = ioc.get_executor();
+    return s;
+  }
+  static consumer_config config() {
+    consumer_config cfg;
+    cfg.brokers = "fake:9093";
+    cfg.group_id = "billing";
+    cfg.topics = {"txova.rides.v1"};
+    return cfg;
+  }
+  void client_error(const diagnostic& d) {
+    port->post([d](detail::consumer_events& s) { s.on_client_error(d.code, d.message, false); });
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(security_settings)
@@ -208,11 +253,9 @@ BOOST_AUTO_TEST_CASE(ordinary_connection_errors_are_not_security_failures) {
 
 BOOST_AUTO_TEST_CASE(the_producer_fails_waiting_publishes_at_once_and_new_ones_for_a_while) {
   asio::io_context ioc;
-  auto port = std::make_shared<test::fake_producer_state>();
-  port->ex = ioc.get_executor();
-  producer_config cfg;
-  cfg.brokers = "fake:9093";
-  producer p(ioc.get_executor(), cfg, std::make_unique<test::fake_producer_port>(port));
+  fake_producer f(ioc);
+  auto& port = f.port;
+  auto& p = f.p;
   const auto d = *detail::security_failure(RD_KAFKA_RESP_ERR__AUTHENTICATION, refused_login, identity());
 
   std::optional<error_code> first, second;
@@ -243,11 +286,9 @@ BOOST_AUTO_TEST_CASE(a_protocol_hint_after_deliveries_is_a_restarting_broker_not
   // ApiVersion, and librdkafka then hints at security.protocol. A producer that has delivered
   // through that listener keeps its queue (before the fix: purged, 7 872 publishes failed).
   asio::io_context ioc;
-  auto port = std::make_shared<test::fake_producer_state>();
-  port->ex = ioc.get_executor();
-  producer_config cfg;
-  cfg.brokers = "fake:9092";
-  producer p(ioc.get_executor(), cfg, std::make_unique<test::fake_producer_port>(port));
+  fake_producer f(ioc);
+  auto& port = f.port;
+  auto& p = f.p;
   const auto d = *detail::security_failure(RD_KAFKA_RESP_ERR__TRANSPORT, plaintext_on_tls, {"plaintext", "", "", ""});
   std::optional<error_code> first, second;
   auto e1 = some_event();
@@ -273,57 +314,33 @@ BOOST_AUTO_TEST_CASE(a_protocol_hint_after_deliveries_is_a_restarting_broker_not
 
 BOOST_AUTO_TEST_CASE(a_consumer_that_was_assigned_keeps_running_through_a_protocol_hint) {
   asio::io_context ioc;
-  auto port = std::make_shared<test::fake_consumer_state>();
-  port->ex = ioc.get_executor();
-  consumer_config cfg;
-  cfg.brokers = "fake:9092";
-  cfg.group_id = "billing";
-  cfg.topics = {"txova.rides.v1"};
-  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
-  std::optional<error_code> ran;
-  c.async_run([&](error_code ec) { ran = ec; });
-  test::run_until(ioc, [&] { return port->sink != nullptr; });
-  port->assign({{"txova.rides.v1", 0}});
-  test::run_until(ioc, [&] { return c.stats().assigned == 1; });
+  fake_consumer assigned(ioc);
+  assigned.port->assign({{"txova.rides.v1", 0}});
+  test::run_until(ioc, [&] { return assigned.c.stats().assigned == 1; });
   const auto d = *detail::security_failure(RD_KAFKA_RESP_ERR__TRANSPORT, plaintext_on_tls, {"plaintext", "", "", ""});
-  port->post([d](detail::consumer_events& s) { s.on_client_error(d.code, d.message, false); });
-  test::run_until(ioc, [&] { return ran.has_value(); }, std::chrono::milliseconds(200));
-  BOOST_TEST(!ran.has_value(), "still running");
-  BOOST_TEST(!c.failure());
+  assigned.client_error(d);
+  test::run_until(ioc, [&] { return assigned.ran.has_value(); }, std::chrono::milliseconds(200));
+  BOOST_TEST(!assigned.ran.has_value(), "still running");
+  BOOST_TEST(!assigned.c.failure());
   // Before any assignment the same hint is a wrong protocol, and the consumer stops with it.
-  auto port2 = std::make_shared<test::fake_consumer_state>();
-  port2->ex = ioc.get_executor();
-  consumer c2(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port2));
-  std::optional<error_code> ran2;
-  c2.async_run([&](error_code ec) { ran2 = ec; });
-  test::run_until(ioc, [&] { return port2->sink != nullptr; });
-  port2->post([d](detail::consumer_events& s) { s.on_client_error(d.code, d.message, false); });
-  test::run_until(ioc, [&] { return ran2.has_value(); });
-  BOOST_TEST_REQUIRE(ran2.has_value());
-  BOOST_TEST((*ran2 == make_error_code(error::wrong_security_protocol)));
-  c.stop();
-  c.stop();
-  test::run_until(ioc, [&] { return ran.has_value(); });
+  fake_consumer fresh(ioc);
+  fresh.client_error(d);
+  test::run_until(ioc, [&] { return fresh.ran.has_value(); });
+  BOOST_TEST_REQUIRE(fresh.ran.has_value());
+  BOOST_TEST((*fresh.ran == make_error_code(error::wrong_security_protocol)));
+  assigned.c.stop();
+  assigned.c.stop();
+  test::run_until(ioc, [&] { return assigned.ran.has_value(); });
 }
 
 BOOST_AUTO_TEST_CASE(the_consumer_stops_with_the_reason) {
   asio::io_context ioc;
-  auto port = std::make_shared<test::fake_consumer_state>();
-  port->ex = ioc.get_executor();
-  consumer_config cfg;
-  cfg.brokers = "fake:9093";
-  cfg.group_id = "billing";
-  cfg.topics = {"txova.rides.v1"};
-  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
-  std::optional<error_code> ran;
-  c.async_run([&](error_code ec) { ran = ec; });
-  test::run_until(ioc, [&] { return port->sink != nullptr; });
-  const auto d = *detail::security_failure(RD_KAFKA_RESP_ERR__SSL, bad_ca, identity());
-  port->post([d](detail::consumer_events& s) { s.on_client_error(d.code, d.message, false); });
-  test::run_until(ioc, [&] { return ran.has_value(); });
-  BOOST_TEST_REQUIRE(ran.has_value());
-  BOOST_TEST((*ran == make_error_code(error::tls_failed)));
-  BOOST_TEST(c.failure().message.find("certificate verify failed") != std::string::npos, c.failure().message);
+  fake_consumer f(ioc);
+  f.client_error(*detail::security_failure(RD_KAFKA_RESP_ERR__SSL, bad_ca, identity()));
+  test::run_until(ioc, [&] { return f.ran.has_value(); });
+  BOOST_TEST_REQUIRE(f.ran.has_value());
+  BOOST_TEST((*f.ran == make_error_code(error::tls_failed)));
+  BOOST_TEST(f.c.failure().message.find("certificate verify failed") != std::string::npos, f.c.failure().message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
