@@ -167,12 +167,7 @@ std::optional<diagnostic> security_failure(int rdkafka_err, std::string_view tex
 
 bool refuses_for_good(const boost::system::error_code& ec, bool has_worked) noexcept {
   if (ec == make_error_code(error::wrong_security_protocol)) return !has_worked;
-  return is_security_failure(ec);
-}
-
-bool is_security_failure(const boost::system::error_code& ec) noexcept {
-  return ec == make_error_code(error::authentication_failed) || ec == make_error_code(error::tls_failed) ||
-         ec == make_error_code(error::wrong_security_protocol);
+  return ec == make_error_code(error::authentication_failed) || ec == make_error_code(error::tls_failed);
 }
 
 }  // namespace detail

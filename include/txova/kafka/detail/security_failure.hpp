@@ -26,9 +26,6 @@ struct client_identity {
 /// librdkafka's client error `rdkafka_err` with `text` is one of those; nullopt otherwise.
 std::optional<diagnostic> security_failure(int rdkafka_err, std::string_view text, const client_identity& who);
 
-/// True for the three error codes security_failure() gives.
-bool is_security_failure(const boost::system::error_code& ec) noexcept;
-
 /// True when `ec` means the brokers refuse this client for good, so that waiting is pointless:
 /// refused credentials and failed TLS always; a protocol mismatch only while the client has never
 /// worked (`has_worked`: a delivery, an assignment). A listener that has served this client speaks
