@@ -12,6 +12,8 @@
 #include <txova/kafka/admin.hpp>
 #include <txova/kafka/consumer.hpp>
 
+#include "memory_bound.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -24,7 +26,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <stdexcept>
 #include <string>
 
@@ -33,14 +34,6 @@ using namespace txova::kafka;
 using namespace std::chrono_literals;
 
 namespace {
-
-double rss_mb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
 
 void write_backlog(const std::string& brokers, const std::string& topic, int partitions, int per_partition, int bytes) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -120,7 +113,7 @@ int main(int argc, char** argv) {
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(handler_ms));
     co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
   });
-  const double before = rss_mb();
+  const double before = bench::rss_mb();
   double peak = before;
   std::size_t in_flight_peak = 0, held_peak = 0;
   c.async_run([](boost::system::error_code) {});
@@ -129,7 +122,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < seconds * 10; ++i) {
       t.expires_after(100ms);
       co_await t.async_wait(asio::use_awaitable);
-      peak = std::max(peak, rss_mb());
+      peak = std::max(peak, bench::rss_mb());
       const auto s = c.stats();
       in_flight_peak = std::max(in_flight_peak, s.in_flight);
       held_peak = std::max(held_peak, s.paused);
@@ -139,16 +132,8 @@ int main(int argc, char** argv) {
   }, asio::detached);
   ioc.run();
 
-  // The bound (docs/consumer.md): per partition, the strand's records and one fetch response
-  // that reached the consumer queue before the hold (both keep their fetch buffers alive), and
-  // what the held partition keeps in librdkafka (held_prefetch_records, plus what a fetch brings
-  // before the 10 ms trim); ~300 bytes of librdkafka's own per message.
   const double mib = 1024.0 * 1024.0;
-  const double fetch = static_cast<double>(std::max<std::size_t>(cfg.max_message_bytes + 4096, 1048576));
-  const double per_record = record_bytes + 300.0;
-  const double held = static_cast<double>(cfg.held_prefetch_records);
-  const double per_partition_bytes = 3 * fetch + (static_cast<double>(cfg.max_poll_records) + held) * per_record;
-  const double bound = partitions * per_partition_bytes / mib + static_cast<double>(cfg.max_prefetch_kbytes) / 1024.0;
+  const double bound = bench::consumer_memory_bound_mb(cfg, partitions, static_cast<std::size_t>(record_bytes));
   const double growth = peak - before;
   std::printf("consume_memory partitions=%d backlog_mb=%.0f rss_before_mb=%.0f rss_peak_mb=%.0f growth_mb=%.0f bound_mb=%.0f "
               "in_flight_peak=%zu held_peak=%zu\n",

@@ -1,29 +1,24 @@
 // backpressure: a large backlog on 24 partitions behind a slow handler. The resident size is
-// sampled against the bound docs/consumer.md documents (the formula txova-membound checks), then
-// the handler speeds up and the lag must drain to 0 with every record handled once.
+// sampled against the bound docs/consumer.md documents (benchmarks/memory_bound.hpp, the one
+// txova-membound checks), then the handler speeds up and the lag must drain to 0 with every
+// record handled once.
 #include "chaos.hpp"
 
 #include <txova/kafka/consumer.hpp>
 #include <txova/kafka/envelope.hpp>
 
+#include "memory_bound.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <fstream>
 #include <unordered_map>
 
 namespace chaos {
 namespace kafka = txova::kafka;
 
-namespace {
-double rss_mb() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
-}  // namespace
+using txova::kafka::bench::rss_mb;
 
 figures backpressure(const options& o, cluster& c) {
   figures f{.scenario = "backpressure"};
@@ -109,13 +104,8 @@ figures backpressure(const options& o, cluster& c) {
     co_await sleep_for(1s);
   }());
 
-  // The bound (docs/consumer.md, Memory; the formula of txova-membound).
   const double mib = 1024.0 * 1024.0;
-  const double fetch = static_cast<double>(std::max<std::size_t>(cfg.max_message_bytes + 4096, 1048576));
-  const double per_record = static_cast<double>(record_bytes) + 300.0;
-  const double per_partition =
-      3 * fetch + static_cast<double>(cfg.max_poll_records + cfg.held_prefetch_records) * per_record;
-  const double bound = partitions * per_partition / mib + static_cast<double>(cfg.max_prefetch_kbytes) / 1024.0;
+  const double bound = txova::kafka::bench::consumer_memory_bound_mb(cfg, partitions, record_bytes);
   // The bound is what the consumer keeps behind a slow handler (every partition held); once the
   // handler is fast nothing is held and the drain's peak is reported beside it.
   const double growth = peak_slow - before;
