@@ -1,8 +1,9 @@
 #include <txova/kafka/detail/json_text.hpp>
 
+#include "precise_json_parser.hpp"
+
 #include <boost/container/small_vector.hpp>
 #include <boost/json/parse.hpp>
-#include <boost/json/stream_parser.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -307,7 +308,7 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
   opts.max_depth = limits.max_depth;
   boost::system::error_code ec;
   unsigned char temp[2048];  // the parser's scratch space: no allocation for ordinary documents
-  boost::json::stream_parser parser({}, opts, temp);
+  precise_json_parser parser(opts, temp, sizeof temp);  // doubles correctly rounded (see its header)
   parser.reset(std::move(storage));
   const std::size_t consumed = parser.write_some(text.data(), text.size(), ec);
   if (!ec && parser.done()) {
