@@ -29,6 +29,8 @@ if(TXOVA_KAFKA_TSAN)
   # -Wno-tsan: Asio uses atomic_thread_fence, which ThreadSanitizer does not model (GCC warns).
   target_compile_options(txova_kafka_sanitizers INTERFACE -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan)
   target_link_options(txova_kafka_sanitizers INTERFACE -fsanitize=thread)
+  # librdkafka's C11 threads and locks through the pthread calls TSan intercepts (the file says why).
+  target_sources(txova_kafka_sanitizers INTERFACE ${PROJECT_SOURCE_DIR}/tests/tsan_c11_threads.cpp)
 endif()
 if(TXOVA_KAFKA_COVERAGE)
   # -fprofile-update=atomic: librdkafka's threads run our callbacks, counters must not tear.
