@@ -3,6 +3,8 @@
 // size, shared by txova-membound and txova-chaos backpressure so that both judge one formula.
 #include <txova/kafka/config.hpp>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <fstream>
@@ -16,6 +18,13 @@ inline double rss_mb() {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   return 0;
+}
+
+/// Bytes malloc has handed out and not had back (mallinfo2: arenas + mmapped chunks), in MiB:
+/// next to rss_mb it tells live memory from what the allocator keeps after free.
+inline double heap_in_use_mb() {
+  const struct mallinfo2 mi = mallinfo2();
+  return static_cast<double>(mi.uordblks + mi.hblkhd) / (1024.0 * 1024.0);
 }
 
 /// The bound, in MiB, for `partitions` held partitions of records of `record_bytes`: per

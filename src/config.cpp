@@ -303,6 +303,7 @@ diagnostic consumer_config::validate() const {
 }
 
 std::map<std::string, std::string> consumer_config::rdkafka_properties() const {
+  const std::size_t fetch_bytes = std::max<std::size_t>(max_message_bytes + 4096, 1048576);
   std::map<std::string, std::string> p{
       {"bootstrap.servers", brokers},
       {"group.id", effective_group_id()},
@@ -317,11 +318,24 @@ std::map<std::string, std::string> consumer_config::rdkafka_properties() const {
       // docs/consumer.md for the memory bound these make.
       {"queued.min.messages", std::to_string(max_prefetch_records)},
       {"queued.max.messages.kbytes", std::to_string(max_prefetch_kbytes)},
-      {"fetch.message.max.bytes", std::to_string(std::max<std::size_t>(max_message_bytes + 4096, 1048576))},
+      {"fetch.message.max.bytes", std::to_string(fetch_bytes)},
   };
   security.add_rdkafka_properties(p);
   for (const auto& [k, v] : properties) p[k] = v;
   p["enable.auto.commit"] = "false";  // never overridable: commits follow handled records only
+  // A fetch response as large as one partition's fetch (librdkafka's default is 50 MB). A record
+  // keeps its whole response alive, so a response carrying many partitions is pinned by the
+  // slowest of them, and the memory bound's per-partition terms hold only when responses are
+  // per partition (docs/consumer.md, Memory). librdkafka wants it >= message.max.bytes.
+  if (!properties.contains("fetch.max.bytes")) {
+    std::size_t at_least = fetch_bytes;
+    if (auto it = p.find("message.max.bytes"); it != p.end()) {
+      std::size_t v = 0;
+      const auto r = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+      if (r.ec == std::errc()) at_least = std::max(at_least, v);
+    }
+    p["fetch.max.bytes"] = std::to_string(at_least);
+  }
   return p;
 }
 

@@ -164,6 +164,24 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_documented_ones) {
   BOOST_TEST(c.handler_timeout.count() == 30000);
 }
 
+BOOST_AUTO_TEST_CASE(a_fetch_response_is_one_partitions_fetch_unless_configured) {
+  consumer_config c;
+  c.brokers = "127.0.0.1:9092";
+  c.group_id = "g";
+  c.topics = {"t"};
+  auto p = c.rdkafka_properties();
+  BOOST_TEST(p.at("fetch.message.max.bytes") == "1052672");
+  BOOST_TEST(p.at("fetch.max.bytes") == "1052672", "librdkafka's 50 MB default would let one response pin many partitions");
+  c.max_message_bytes = 4 * 1024 * 1024;
+  p = c.rdkafka_properties();
+  BOOST_TEST(p.at("fetch.max.bytes") == p.at("fetch.message.max.bytes"));
+  c.properties["message.max.bytes"] = "9000000";  // librdkafka refuses fetch.max.bytes below it
+  BOOST_TEST(c.rdkafka_properties().at("fetch.max.bytes") == "9000000");
+  BOOST_TEST(!c.validate(), c.validate().message);
+  c.properties["fetch.max.bytes"] = "52428800";
+  BOOST_TEST(c.rdkafka_properties().at("fetch.max.bytes") == "52428800");
+}
+
 BOOST_AUTO_TEST_CASE(validate_names_the_bad_field_and_auto_commit_cannot_be_turned_on) {
   consumer_config c;
   c.brokers = "b:1";

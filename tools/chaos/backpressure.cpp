@@ -18,6 +18,7 @@
 namespace chaos {
 namespace kafka = txova::kafka;
 
+using txova::kafka::bench::heap_in_use_mb;
 using txova::kafka::bench::rss_mb;
 
 figures backpressure(const options& o, cluster& c) {
@@ -53,6 +54,8 @@ figures backpressure(const options& o, cluster& c) {
   const auto slow_handler = 20ms;
   bool slow = true;
   double before = 0, peak = 0, peak_slow = 0, drain_seconds = 0;
+  double heap_before = 0, heap_peak_slow = 0, heap_peak = 0;  // live heap, to tell it from allocator retention
+  std::size_t in_flight_peak_slow = 0, in_flight_peak = 0;
   std::int64_t lag_at_speedup = 0;
   bool drained = false;
   sync([&]() -> asio::awaitable<void> {
@@ -72,13 +75,21 @@ figures backpressure(const options& o, cluster& c) {
       }
     });
     before = peak = rss_mb();
+    heap_before = heap_peak = heap_in_use_mb();
+    const auto sample = [&] {
+      peak = std::max(peak, rss_mb());
+      heap_peak = std::max(heap_peak, heap_in_use_mb());
+      in_flight_peak = std::max(in_flight_peak, consumer.stats().in_flight);
+    };
     consumer.async_run([](boost::system::error_code) {});
     const auto slow_until = std::chrono::steady_clock::now() + slow_for;
     while (std::chrono::steady_clock::now() < slow_until) {
       co_await sleep_for(100ms);
-      peak = std::max(peak, rss_mb());
+      sample();
     }
     peak_slow = peak;
+    heap_peak_slow = heap_peak;
+    in_flight_peak_slow = in_flight_peak;
     for (const auto& l : consumer.lag()) lag_at_speedup += std::max<std::int64_t>(l.lag, 0);
     progress("backpressure: speeding the handler up with %lld records behind", static_cast<long long>(lag_at_speedup));
     slow = false;
@@ -86,7 +97,7 @@ figures backpressure(const options& o, cluster& c) {
     const auto deadline = fast_from + 240s;
     while (std::chrono::steady_clock::now() < deadline) {
       co_await sleep_for(100ms);
-      peak = std::max(peak, rss_mb());
+      sample();
       const auto lag = consumer.lag();
       std::int64_t behind = 0;
       bool known = lag.size() == partitions;
@@ -124,7 +135,11 @@ figures backpressure(const options& o, cluster& c) {
   f.note("rss_before_mb", fmt(before));
   f.note("rss_peak_mb", fmt(peak_slow));
   f.note("growth_mb", fmt(growth));
+  f.note("heap_growth_mb", fmt(heap_peak_slow - heap_before));
+  f.note("in_flight_peak", in_flight_peak_slow);
   f.note("drain_growth_mb", fmt(peak - before));
+  f.note("drain_heap_growth_mb", fmt(heap_peak - heap_before));
+  f.note("drain_in_flight_peak", in_flight_peak);
   f.note("bound_mb", fmt(bound));
   f.note("lag_at_speedup", lag_at_speedup);
   f.note("drain_seconds", fmt(drain_seconds));
