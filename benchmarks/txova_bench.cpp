@@ -5,6 +5,7 @@
 // ends with lines for tools (consume_* and publish_*). A figure that could not be measured is
 // reported as such with the reason, never as a zero.
 #include "bench_common.hpp"
+#include "codec_bench.hpp"
 #include "consume_bench.hpp"
 #include "publish_bench.hpp"
 
@@ -35,6 +36,7 @@ struct options {
   bool full = false;  // full sizes even on the embedded cluster
   bool publish = true;
   bool consume = true;
+  bool codec = false;  // --codec: only the codec section
   int lag_rate = 10000;
   publish_bench_options pub;
 };
@@ -43,7 +45,7 @@ void usage() {
   std::puts(
       "usage: txova-bench [--brokers HOST:PORT] [--quick | --full] [--in-flight N] [--messages N] [--rates R1,R2,...]\n"
       "                   [--linger-ms N] [--no-wakeup-comparison] [--lag-rate N]\n"
-      "                   [--publish-only | --consume-only]\n"
+      "                   [--publish-only | --consume-only | --codec]\n"
       "Without --brokers (or KAFKA_BROKERS) it runs on the embedded cluster (librdkafka's mock) at the\n"
       "--quick sizes, which that cluster can serve; --full runs the full sizes there too.");
 }
@@ -65,6 +67,7 @@ int main(int argc, char** argv) {
     if (a == "--brokers") o.brokers = value();
     else if (a == "--quick") o.quick = true;
     else if (a == "--full") o.full = true;
+    else if (a == "--codec") o.codec = true;
     else if (a == "--in-flight") o.pub.in_flight = std::stoul(value());
     else if (a == "--messages") o.pub.messages = std::stoul(value());
     else if (a == "--linger-ms") o.pub.linger = std::chrono::milliseconds(std::stol(value()));
@@ -91,6 +94,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::warn);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines reach a pipe as they are written
+  if (o.codec) return run_codec_section(codec_options{o.quick});
 
   std::optional<testing::embedded_cluster> cluster;
   std::string brokers = o.brokers;

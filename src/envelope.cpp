@@ -3,6 +3,8 @@
 
 #include <txova/kafka/detail/json_text.hpp>
 
+#include "envelope_reader.hpp"
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 #include <boost/uuid/random_generator.hpp>
@@ -164,6 +166,17 @@ envelope make_envelope(std::string_view type, std::string_view version, std::str
 }
 
 boost::system::result<envelope, diagnostic> parse_envelope(std::string_view json, const envelope_limits& limits) {
+  // Well-formed envelopes (nearly all of them) take one pass; the DOM path decides the rest and
+  // writes every diagnostic.
+  if (json.size() <= limits.max_bytes)
+    if (auto fast = detail::read_envelope_fast(json, limits.max_depth)) {
+      if (auto d = check_fields(*fast, limits.strict)) return d;
+      return std::move(*fast);
+    }
+  return detail::read_envelope_dom(json, limits);
+}
+
+boost::system::result<envelope, diagnostic> detail::read_envelope_dom(std::string_view json, const envelope_limits& limits) {
   auto parsed = detail::parse_strict(json, {limits.max_bytes, limits.max_depth}, "envelope");
   if (!parsed) return parsed.error();
   if (!parsed->is_object())

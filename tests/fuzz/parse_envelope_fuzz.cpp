@@ -6,6 +6,8 @@
 #include <txova/kafka/events/all.hpp>
 #include <txova/kafka/topics.hpp>
 
+#include "../../src/envelope_reader.hpp"
+
 #include <boost/mp11/algorithm.hpp>
 
 #include <cstdio>
@@ -24,6 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace txova::kafka;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto parsed = parse_envelope(text, {64 * 1024, 32});
+  // The one pass never accepts what the DOM path refuses, and reads the same fields; the answer
+  // of parse_envelope (which tries the one pass first) is the DOM path's, message for message.
+  auto dom = detail::read_envelope_dom(text, {64 * 1024, 32});
+  if (auto fast = detail::read_envelope_fast(text, 32); fast && size <= 64 * 1024) {
+    // Only the field rules, which come after either reader, may refuse what it read.
+    check(dom.has_value() || dom.error().code == error::invalid_field, "the one pass accepted what the DOM path refuses");
+    check(!dom.has_value() || *fast == *dom, "the one pass read other fields than the DOM path");
+  }
+  check(parsed.has_value() == dom.has_value(), "parse_envelope and the DOM path agree on acceptance");
+  if (!parsed) check(parsed.error().message == dom.error().message, "parse_envelope gives the DOM path's diagnostic");
+  else check(*parsed == *dom, "parse_envelope reads what the DOM path reads");
   if (!parsed) {
     check(parsed.error().code.failed(), "a failed parse carries an error code");
     check(!parsed.error().message.empty(), "a failed parse carries a message");
