@@ -12,16 +12,23 @@ struct completion_queue::state {
   boost::asio::any_io_executor ex;          // where the queue runs
   boost::asio::any_io_executor handler_ex;  // handlers without an executor of their own
   std::vector<boost::asio::any_completion_handler<void()>> ready;  // in completion order
+  // An empty vector with capacity, so that a batch does not regrow `ready` from nothing for
+  // every burst of delivery reports.
+  std::vector<boost::asio::any_completion_handler<void()>> spare;
   bool posted = false;
 
   static void run(const std::shared_ptr<state>& s) {
-    auto batch = std::move(s->ready);
-    s->ready.clear();
+    // A local batch, so that a handler that runs the io_context itself (a nested run) works.
+    std::vector<boost::asio::any_completion_handler<void()>> batch;
+    batch.swap(s->spare);
+    batch.swap(s->ready);  // `ready` now holds the spare capacity
     s->posted = false;
     for (auto& fn : batch) {
       auto ex = boost::asio::get_associated_executor(fn, s->handler_ex);
       boost::asio::dispatch(ex, std::move(fn));
     }
+    batch.clear();
+    if (batch.capacity() > s->spare.capacity()) s->spare.swap(batch);
   }
 };
 

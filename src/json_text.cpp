@@ -8,7 +8,7 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
+#include <forward_list>
 #include <charconv>
 #include <cmath>
 #include <unordered_set>
@@ -130,7 +130,7 @@ public:
   // the key has escapes ("a" and "\u0061" are the same key).
   std::string_view key_view(std::string_view token) {
     if (token.find('\\') == std::string_view::npos) return token.substr(1, token.size() - 2);
-    return decoded_.emplace_back(decode_key(token));
+    return decoded_.emplace_front(decode_key(token));
   }
 
   static std::string decode_key(std::string_view token) {
@@ -141,7 +141,9 @@ public:
 private:
   std::string_view s_;
   std::size_t i_ = 0;
-  std::deque<std::string> decoded_;  // stable addresses for key_view
+  // Stable addresses for key_view; a forward_list allocates nothing until a key has escapes (a
+  // deque allocates on construction, and a scanner runs for every publish).
+  std::forward_list<std::string> decoded_;
 };
 
 std::string preview(std::string_view s, std::size_t max = 64) {
@@ -338,7 +340,6 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
   boost::json::value v = parser.release();
 
   std::string dup, path;
-  path.reserve(128);
   scanner sc(text);
   sc.value(dup, path);
   if (!dup.empty()) {
