@@ -11,9 +11,11 @@
 #include "consume_bench.hpp"
 
 #include "bench_common.hpp"
+#include "consume_support.hpp"
 
 #include <txova/kafka/consumer.hpp>
 #include <txova/kafka/envelope.hpp>
+#include <txova/kafka/events/ride.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -38,114 +40,6 @@ using namespace txova::kafka::bench;
 using namespace std::chrono_literals;
 
 namespace {
-
-// How long a consume run may go without a new record before it is called stalled.
-constexpr auto stall_limit = 20s;
-
-// A plain librdkafka producer writing `sample` envelopes with distinct keys.
-class backlog_writer {
-public:
-  backlog_writer(const std::string& brokers, std::string topic, std::string_view sample) : topic_(std::move(topic)) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[512];
-    for (auto [k, v] : {std::pair{"bootstrap.servers", brokers.c_str()}, {"linger.ms", "5"}, {"batch.size", "65536"},
-                        {"compression.type", "snappy"}, {"queue.buffering.max.messages", "200000"}})
-      if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) throw std::runtime_error(err);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk_) throw std::runtime_error(err);
-    rkt_ = rd_kafka_topic_new(rk_, topic_.c_str(), nullptr);
-    envelope base = parse_envelope(sample).value();
-    for (int i = 0; i < 512; ++i) {
-      envelope e = base;
-      e.id = new_uuid();
-      keys_.push_back("ride-" + std::to_string(200000 + i));
-      texts_.push_back(to_json(e));
-    }
-  }
-  ~backlog_writer() {
-    rd_kafka_flush(rk_, 30000);
-    rd_kafka_topic_destroy(rkt_);
-    rd_kafka_destroy(rk_);
-  }
-
-  void write_one(std::size_t i, int partitions_round_robin = 0) {
-    const std::string& key = keys_[i % keys_.size()];
-    const std::string& text = texts_[i % texts_.size()];
-    const std::int32_t partition =
-        partitions_round_robin > 0 ? static_cast<std::int32_t>(i % static_cast<std::size_t>(partitions_round_robin))
-                                   : RD_KAFKA_PARTITION_UA;
-    while (rd_kafka_produce(rkt_, partition, 0, const_cast<char*>(text.data()), text.size(), key.data(),
-                            key.size(), nullptr) == -1)
-      rd_kafka_poll(rk_, 5);  // queue full
-    rd_kafka_poll(rk_, 0);
-  }
-  /// Records the broker still holds on partitions 0..partitions-1 (high - low watermark): the
-  /// embedded cluster keeps only the newest 5 MiB of each partition.
-  std::size_t retained(int partitions) {
-    std::size_t sum = 0;
-    for (int p = 0; p < partitions; ++p) {
-      std::int64_t low = 0, high = 0;
-      if (rd_kafka_query_watermark_offsets(rk_, topic_.c_str(), p, &low, &high, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-        sum += static_cast<std::size_t>(std::max<std::int64_t>(0, high - low));
-    }
-    return sum;
-  }
-  // `partitions_round_robin` > 0: spread evenly over that many partitions instead of by key.
-  void write(std::size_t n, int partitions_round_robin = 0) {
-    for (std::size_t i = 0; i < n; ++i) write_one(i, partitions_round_robin);
-    rd_kafka_flush(rk_, 60000);
-  }
-
-private:
-  std::string topic_;
-  rd_kafka_t* rk_ = nullptr;
-  rd_kafka_topic_t* rkt_ = nullptr;
-  std::vector<std::string> keys_, texts_;
-};
-
-consumer_config bench_consumer(const std::string& brokers, const std::string& topic, const std::string& group) {
-  consumer_config c;
-  c.brokers = brokers;
-  c.group_id = group;
-  c.topics = {topic};
-  c.session_timeout = 10s;
-  c.heartbeat_interval = 1s;
-  c.statistics_interval = 0ms;
-  c.properties["fetch.wait.max.ms"] = "10";
-  if (const char* m = std::getenv("TXOVA_BENCH_MAX_POLL_RECORDS")) c.max_poll_records = std::stoul(m);
-  return c;
-}
-
-// Never hang the benchmark: calls `stop` when `count` has not moved for stall_limit (60 s before
-// the first record), checking once a second.
-class stall_watch {
-public:
-  stall_watch(asio::io_context& ioc, const std::size_t& count, std::size_t goal, std::function<void()> stop)
-      : timer_(ioc), count_(count), goal_(goal), stop_(std::move(stop)) {
-    check({});
-  }
-  void cancel() { timer_.cancel(); }
-
-private:
-  void check(boost::system::error_code ec) {
-    if (ec || count_ >= goal_) return;
-    if (count_ != seen_) seen_ = count_, since_progress_ = clock_type::now();
-    if (clock_type::now() - since_progress_ > (seen_ ? stall_limit : std::chrono::seconds(60))) return stop_();
-    timer_.expires_after(1s);
-    timer_.async_wait([this](boost::system::error_code e) { check(e); });
-  }
-  asio::steady_timer timer_;
-  const std::size_t& count_;
-  std::size_t goal_;
-  std::function<void()> stop_;
-  std::size_t seen_ = 0;
-  clock_type::time_point since_progress_ = clock_type::now();
-};
-
-asio::awaitable<void> wait_1ms() {
-  asio::steady_timer t(co_await asio::this_coro::executor, 1ms);
-  co_await t.async_wait(asio::use_awaitable);
-}
 
 // Our consumer, records per second over `n` records: with a no-op handler (from the first record
 // to the n-th), or with a handler that awaits a 1 ms timer (from the first record's start). CPU is
@@ -173,6 +67,32 @@ measurement ours_consume(const std::string& brokers, const std::string& topic, s
     return measurement::failed("our consumer stalled after " + std::to_string(handled) + " of " + std::to_string(n) + " records");
   // The first no-op record takes no time: n - 1 intervals. The first waiting one takes 1 ms: n.
   return {static_cast<double>(handler_waits_1ms ? n : n - 1) / seconds_between(first, last), cpu / static_cast<double>(n), {}};
+}
+
+// Our consumer with a typed route: each record parsed as an envelope and its payload decoded
+// into events::ride_completed, what a Go service does with encoding/json.
+measurement ours_consume_typed(const std::string& brokers, const std::string& topic, std::size_t n) {
+  const double cpu0 = process_cpu_us();
+  asio::io_context ioc;
+  consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-typed-" + new_uuid().substr(0, 8)));
+  std::size_t handled = 0;
+  clock_type::time_point first{}, last{};
+  double cpu = 0;
+  c.routes().on<events::ride_completed>([&](const events::ride_completed&, message_context&) -> asio::awaitable<void> {
+    if (handled == 0) first = clock_type::now();
+    if (++handled == n) {
+      last = clock_type::now();
+      cpu = process_cpu_us() - cpu0;
+      c.stop();
+    }
+    co_return;
+  });
+  stall_watch watch(ioc, handled, n, [&] { c.stop(); });
+  c.async_run([&](boost::system::error_code) { watch.cancel(); });
+  ioc.run();
+  if (handled < n)
+    return measurement::failed("our typed consumer stalled after " + std::to_string(handled) + " of " + std::to_string(n));
+  return {static_cast<double>(n - 1) / seconds_between(first, last), cpu / static_cast<double>(n), {}};
 }
 
 // Raw librdkafka: subscribe, rd_kafka_consume_batch_queue, destroy each message (and, with
@@ -325,6 +245,15 @@ bool create(const std::function<bool(const std::string&, int)>& create_topic, co
 }
 
 }  // namespace
+
+measurement typed_consume_rate(const std::string& brokers, const std::string& topic, std::size_t n) {
+  return ours_consume_typed(brokers, topic, n);
+}
+
+void write_backlog(const std::string& brokers, const std::string& topic, std::string_view sample, std::size_t n) {
+  backlog_writer w(brokers, topic, sample);
+  w.write(n);
+}
 
 int run_consumer_section(const consume_options& o) {
   const std::string id = new_uuid().substr(0, 8);

@@ -13,5 +13,16 @@ struct consume_options {
   std::function<bool(const std::string& topic, int partitions)> create_topic;
 };
 
+namespace txova::kafka::bench {
+struct measurement;
+}
+
+/// Our consumer with a typed route (payload decoded into events::ride_completed) reading the
+/// first `n` records of `topic`: the figure the Go peers' consume + decode is compared with.
+txova::kafka::bench::measurement typed_consume_rate(const std::string& brokers, const std::string& topic, std::size_t n);
+
+/// `n` records of `sample` written to `topic` by a plain librdkafka producer (snappy, linger 5 ms).
+void write_backlog(const std::string& brokers, const std::string& topic, std::string_view sample, std::size_t n);
+
 /// Runs the consumer measurements and prints the consume_* lines; non-zero when one failed.
 int run_consumer_section(const consume_options& o);

@@ -18,5 +18,14 @@ struct publish_bench_options {
   std::function<bool(const std::string& topic, int partitions)> create_topic;
 };
 
+namespace txova::kafka::bench {
+struct measurement;
+}
+
+/// Our producer with its defaults (linger 5 ms) publishing `n` ride.completed envelopes to
+/// `topic` with `in_flight` awaiting coroutines: the figure the Go peers are compared with.
+txova::kafka::bench::measurement our_publish_rate(const std::string& brokers, const std::string& topic, std::size_t n,
+                                                 std::size_t in_flight);
+
 /// Runs the producer measurements and prints the publish_* lines; non-zero when one failed.
 int run_publish_section(const publish_bench_options& o);

@@ -7,6 +7,7 @@
 #include "bench_common.hpp"
 #include "codec_bench.hpp"
 #include "consume_bench.hpp"
+#include "peers_bench.hpp"
 #include "publish_bench.hpp"
 
 #include <txova/kafka/admin.hpp>
@@ -37,6 +38,7 @@ struct options {
   bool publish = true;
   bool consume = true;
   bool codec = false;  // --codec: only the codec section
+  bool peers = true;   // the Go peers, when built and on a real broker
   int lag_rate = 10000;
   publish_bench_options pub;
 };
@@ -45,7 +47,7 @@ void usage() {
   std::puts(
       "usage: txova-bench [--brokers HOST:PORT] [--quick | --full] [--in-flight N] [--messages N] [--rates R1,R2,...]\n"
       "                   [--linger-ms N] [--no-wakeup-comparison] [--lag-rate N]\n"
-      "                   [--publish-only | --consume-only | --codec]\n"
+      "                   [--publish-only | --consume-only | --codec] [--no-peers]\n"
       "Without --brokers (or KAFKA_BROKERS) it runs on the embedded cluster (librdkafka's mock) at the\n"
       "--quick sizes, which that cluster can serve; --full runs the full sizes there too.");
 }
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
     else if (a == "--quick") o.quick = true;
     else if (a == "--full") o.full = true;
     else if (a == "--codec") o.codec = true;
+    else if (a == "--no-peers") o.peers = false;
     else if (a == "--in-flight") o.pub.in_flight = std::stoul(value());
     else if (a == "--messages") o.pub.messages = std::stoul(value());
     else if (a == "--linger-ms") o.pub.linger = std::chrono::milliseconds(std::stol(value()));
@@ -142,5 +145,8 @@ int main(int argc, char** argv) {
     o.pub.create_topic = create_topic;
     publish_status = run_publish_section(o.pub);
   }
-  return consume_status || publish_status ? 1 : 0;
+  int peers_status = 0;
+  if (o.peers && o.publish && o.consume)
+    peers_status = run_peers_section(peers_options{brokers, o.quick, cluster.has_value(), create_topic});
+  return consume_status || publish_status || peers_status ? 1 : 0;
 }
