@@ -37,6 +37,15 @@ inline double process_cpu_us() {
   return us(ru.ru_utime) + us(ru.ru_stime);
 }
 
+/// User + system CPU of the calling thread only (the one running the io_context or the raw
+/// loop), in microseconds: the process figure minus this is librdkafka's threads.
+inline double thread_cpu_us() {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
+  return us(ru.ru_utime) + us(ru.ru_stime);
+}
+
 /// A progress line, flushed at once so a pipe or a CI log shows it while the run goes on.
 [[gnu::format(printf, 1, 2)]] inline void progress(const char* format, ...) {
   std::va_list args;
@@ -53,9 +62,10 @@ struct measurement {
   double per_second = 0;
   double cpu_us_per_message = 0;
   std::string not_measured;  ///< empty when measured
+  double caller_cpu_us_per_message = 0;  ///< of that, the calling thread's (publish runs)
 
   bool ok() const { return not_measured.empty() && per_second > 0; }
-  static measurement failed(std::string why) { return {0, 0, std::move(why)}; }
+  static measurement failed(std::string why) { return {0, 0, std::move(why), 0}; }
 };
 
 /// The better of two runs; a measured one always beats one that was not.

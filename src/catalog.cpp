@@ -64,9 +64,15 @@ topic_map& topic_map::default_topic(std::string_view topic) {
 }
 
 boost::system::result<std::string, diagnostic> topic_map::resolve(std::string_view type) const {
-  if (auto it = overrides_.find(type); it != overrides_.end()) return it->second;
-  if (const event_info* e = catalog_->find(type)) return std::string(e->topic);
-  if (default_) return *default_;
+  auto v = resolve_view(type);
+  if (!v) return v.error();
+  return std::string(*v);
+}
+
+boost::system::result<std::string_view, diagnostic> topic_map::resolve_view(std::string_view type) const {
+  if (auto it = overrides_.find(type); it != overrides_.end()) return std::string_view(it->second);
+  if (const event_info* e = catalog_->find(type)) return std::string_view(e->topic);
+  if (default_) return std::string_view(*default_);
   std::string msg = "event type ";
   detail::append_quoted(msg, type);
   msg += " has no topic: it is not in the catalog, not routed, and no default topic is set";

@@ -1,5 +1,6 @@
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/detail/publish_check.hpp>
+#include <txova/kafka/detail/envelope_json.hpp>
 
 #include <txova/kafka/detail/json_text.hpp>
 
@@ -231,15 +232,21 @@ boost::system::result<envelope, diagnostic> detail::read_envelope_dom(std::strin
 
 std::string to_json(const envelope& e) {
   std::string out;
+  detail::append_envelope_json(out, e);
+  return out;
+}
+
+void detail::append_envelope_json(std::string& out, const envelope& e) {
   // The fields, their keys and quotes (about 130 bytes), so that ordinary envelopes take one
-  // allocation.
+  // allocation (none when `out` already has the room).
   std::size_t size = e.payload.size() + e.id.size() + e.type.size() + e.version.size() + e.source.size() +
                      e.correlation_id.size() + 160;
   if (e.causation_id) size += e.causation_id->size() + 20;
   if (e.actor) size += e.actor->id.size() + e.actor->type.size() + 30;
-  out.reserve(size);
+  out.reserve(out.size() + size);
+  const std::size_t start = out.size();
   const auto field = [&](std::string_view key, std::string_view value) {
-    if (out.size() > 1) out.push_back(',');
+    if (out.size() > start + 1) out.push_back(',');
     detail::append_quoted(out, key);
     out.push_back(':');
     detail::append_quoted(out, value);
@@ -264,7 +271,6 @@ std::string to_json(const envelope& e) {
   out += ",\"payload\":";
   out += e.payload;
   out.push_back('}');
-  return out;
 }
 
 diagnostic validate(const envelope& e) { return validate(e, envelope_limits{}); }

@@ -20,7 +20,6 @@ namespace txova::kafka::detail {
 
 using boost::system::error_code;
 
-void prepared_deleter::operator()(prepared_publish* p) const noexcept { delete p; }
 
 producer_core::producer_core(boost::asio::any_io_executor ex, boost::asio::strand<boost::asio::any_io_executor> strand,
                              producer_config cfg, std::unique_ptr<producer_port> port)
@@ -39,11 +38,35 @@ producer_core::~producer_core() { destroy(); }
 
 // ---- submit ----------------------------------------------------------------------------------
 
+void producer_core::publish_op::renew(const publish_policy& policy, bool dlq_allowed) noexcept {
+  fsm = publish_fsm(policy, dlq_allowed);
+  handler = nullptr;
+  detached = false;
+  counted_waiting = false;
+  in_librdkafka = false;
+  waiting_for_room = false;
+  timer_pending = false;
+  partition_stored = -1;
+  offset_stored = -1;
+  timestamp_ms = -1;
+  first_failure = last_failure = {};
+  dead_letter.reset();
+}
+
 producer_core::op_ptr producer_core::make_op(publish_handler h, prepared_publish&& p) {
   const bool dlq = cfg_.dead_letter && !p.raw && !p.topic.ends_with(topics::dlq_suffix);
-  publish_op& op = ops_.emplace_back(policy_, dlq);
+  publish_op* node;
+  if (!spare_ops_.empty()) {
+    ops_.splice(ops_.end(), spare_ops_, spare_ops_.begin());
+    node = &ops_.back();
+    node->renew(policy_, dlq);
+  } else {
+    node = &ops_.emplace_back(policy_, dlq);
+  }
+  publish_op& op = *node;
   op.self = std::prev(ops_.end());
-  static_cast<publish_fields&>(op) = std::move(static_cast<publish_fields&>(p));
+  // A swap, not a move: the node's old strings, with their capacity, go back to the pool with p.
+  std::swap(static_cast<publish_fields&>(op), static_cast<publish_fields&>(p));
   op.handler.swap(h);  // Boost 1.81: any_completion_handler move-assignment recurses; swap does not
   ++in_flight_;
   return &op;
@@ -354,7 +377,12 @@ void producer_core::forget(op_ptr op) {
     op->handler = nullptr;
     --in_flight_;
   }
-  ops_.erase(op->self);
+  if (spare_ops_.size() < max_spare_ops) {
+    op->dead_letter.reset();  // may be large; the rest is renewed when the node is reused
+    spare_ops_.splice(spare_ops_.begin(), ops_, op->self);  // LIFO: make_op reuses the node still in cache
+  } else {
+    ops_.erase(op->self);
+  }
 }
 
 std::string producer_core::current_topic(const publish_op& op) const {

@@ -19,6 +19,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,10 +43,33 @@ struct publish_fields {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+class prepared_pool;
+
 // Validated and encoded, or the reason it must not be sent.
 struct prepared_publish : publish_fields {
   diagnostic error;
   bool counted = false;  // a detached publish counted against max_detached_waiting
+  std::shared_ptr<prepared_pool> home;  // where prepared_deleter returns it
+
+  // Back to a fresh state, keeping the strings' capacity.
+  void reset() noexcept;
+};
+
+// Prepared publishes to reuse, with their strings' capacity: at steady state a publish then
+// allocates no record and no string for its id, correlation id, topic or encoded value. The
+// strings circulate: make_op swaps a prepared publish's fields with those of the pending-publish
+// node it reuses, and the node's old strings come back here. Filled on the caller's thread,
+// returned on the producer's strand: hence the mutex (uncontended on one thread).
+class prepared_pool {
+public:
+  static constexpr std::size_t max_kept = 4096;
+  ~prepared_pool();
+  prepared_publish* take();
+  void give(prepared_publish* p) noexcept;
+
+private:
+  std::mutex m_;
+  std::vector<prepared_publish*> free_;
 };
 
 class producer_core final : public std::enable_shared_from_this<producer_core>, private producer_events {
@@ -75,6 +99,8 @@ public:
 private:
   struct publish_op : publish_fields {
     publish_op(const publish_policy& policy, bool dead_letter) : fsm(policy, dead_letter) {}
+    // A node from spare_ops_ made new (its strings were swapped away in make_op).
+    void renew(const publish_policy& policy, bool dlq_allowed) noexcept;
     publish_fsm fsm;
     publish_handler handler;
     bool detached = false;
@@ -157,6 +183,10 @@ private:
   std::string header_scratch_;
   std::vector<header_view> header_views_;
   std::list<publish_op> ops_;
+  std::list<publish_op> spare_ops_;  // finished nodes to reuse (make_op splices them back): no node allocation per publish
+  static constexpr std::size_t max_spare_ops = 4096;
+  std::shared_ptr<prepared_pool> prepared_pool_ = std::make_shared<prepared_pool>();
+  prepared_ptr take_prepared();
   std::deque<op_ptr> room_waiters_;
   std::atomic<std::size_t> detached_waiting_{0};
   std::vector<std::shared_ptr<flush_waiter>> flush_waiters_;

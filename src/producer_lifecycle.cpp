@@ -282,6 +282,7 @@ void producer_core::destroy() noexcept {
   // purged it returns promptly. Reports it still has are dropped with the queue.
   port_.reset();
   ops_.clear();
+  spare_ops_.clear();
 }
 
 // ---- what producer.hpp calls -------------------------------------------------------------------

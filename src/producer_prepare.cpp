@@ -5,19 +5,84 @@
 #include <txova/kafka/cloudevents.hpp>
 #include <txova/kafka/detail/publish_check.hpp>
 #include <txova/kafka/dlq.hpp>
+#include <txova/kafka/detail/envelope_json.hpp>
 
 namespace txova::kafka::detail {
+
+// ---- the pool of prepared publishes -----------------------------------------------------------
+
+void prepared_publish::reset() noexcept {
+  value.clear();
+  key.clear();
+  has_key = true;
+  has_value = true;
+  partition.reset();
+  topic.clear();
+  id.clear();
+  type.clear();
+  version.clear();
+  source.clear();
+  correlation_id.clear();
+  time = {};
+  raw = false;
+  headers.clear();
+  error = {};
+  counted = false;
+}
+
+prepared_pool::~prepared_pool() {
+  for (prepared_publish* p : free_) delete p;
+}
+
+prepared_publish* prepared_pool::take() {
+  {
+    std::lock_guard lock(m_);
+    if (!free_.empty()) {
+      prepared_publish* p = free_.back();
+      free_.pop_back();
+      return p;
+    }
+  }
+  return new prepared_publish;
+}
+
+void prepared_pool::give(prepared_publish* p) noexcept {
+  p->reset();
+  {
+    std::lock_guard lock(m_);
+    if (free_.size() < max_kept) {
+      try {
+        free_.push_back(p);
+        return;
+      } catch (...) {  // no memory for the slot: just free it
+      }
+    }
+  }
+  delete p;
+}
+
+void prepared_deleter::operator()(prepared_publish* p) const noexcept {
+  if (!p) return;
+  if (auto home = std::move(p->home)) return home->give(p);
+  delete p;
+}
+
+prepared_ptr producer_core::take_prepared() {
+  prepared_ptr p(prepared_pool_->take());
+  p->home = prepared_pool_;
+  return p;
+}
 
 // ---- prepare ---------------------------------------------------------------------------------
 
 prepared_ptr producer_core::prepare_one(const envelope& e, const publish_options& opt) {
-  prepared_ptr p(new prepared_publish);
+  prepared_ptr p = take_prepared();
   p->error = prepare(*p, e, opt);
   return p;
 }
 
 prepared_ptr producer_core::prepare_raw(producer_record r) {
-  prepared_ptr p(new prepared_publish);
+  prepared_ptr p = take_prepared();
   p->raw = true;
   p->topic = std::move(r.topic);
   p->has_key = r.key.has_value();
@@ -39,14 +104,14 @@ prepared_ptr producer_core::prepare_raw(producer_record r) {
 }
 
 prepared_ptr producer_core::prepare_failed(std::string_view type, diagnostic why) {
-  prepared_ptr p(new prepared_publish);
+  prepared_ptr p = take_prepared();
   p->type = std::string(type);
   p->error = std::move(why);
   return p;
 }
 
 prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, const publish_options& opt) {
-  prepared_ptr p(new prepared_publish);
+  prepared_ptr p = take_prepared();
   p->key = std::move(key);
   p->error = prepare(*p, e, opt, true);
   return p;
@@ -58,22 +123,24 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
     chained.correlation_id = e.id;
     return prepare(f, chained, opt, payload_checked);
   }
+  // Assignments, not constructions: a reused prepared publish keeps its strings' capacity.
   f.id = e.id;  // for the log line, should validation fail
   f.type = e.type;
   f.correlation_id = e.correlation_id;
-  if (opt.topic) f.topic = std::string(*opt.topic);
+  if (opt.topic) f.topic.assign(*opt.topic);
   else {
-    auto t = routes_.resolve(e.type);
+    auto t = routes_.resolve_view(e.type);
     if (!t) return t.error();
-    f.topic = std::move(*t);
+    f.topic.assign(*t);
   }
   if (payload_checked) {
     if (auto d = check_envelope_fields(e)) return d;
   } else {
-    if (opt.key) f.key = std::string(*opt.key);
+    if (opt.key) f.key.assign(*opt.key);
     if (auto d = validate_for_publish(e, *cfg_.event_catalog, opt.key ? nullptr : &f.key)) return d;
   }
-  f.value = to_json(e);
+  f.value.clear();
+  append_envelope_json(f.value, e);
   if (f.value.size() > cfg_.max_message_bytes)
     return make_diagnostic(error::too_large, "",
                            "envelope " + e.id + " of type \"" + e.type + "\" is " + std::to_string(f.value.size()) +

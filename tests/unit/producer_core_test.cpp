@@ -107,6 +107,48 @@ BOOST_AUTO_TEST_CASE(a_retry_after_the_backoff_sends_again) {
   BOOST_TEST(o.d.attempts == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_publish_that_reuses_a_finished_ones_storage_starts_clean) {
+  // Finished publishes are recycled (their node and their strings' capacity): nothing of a
+  // retried, dead-lettered publish may show in the next one.
+  auto cfg = fixture::config();
+  cfg.retries = 1;
+  fixture f(cfg);
+  outcome a;
+  const envelope first = make_envelope(
+      events::ride_started{ids::ride_id("ride-" + std::string(300, 'x')), now_utc(), location{-25.96, 32.58}},
+      event_context{.source = "ride-service"});
+  f.p->async_publish(first, a.handler());
+  f.run_until([&] { return f.port->sent.size() == 1; });
+  f.port->report(0, timed_out, detail::persistence::not_persisted);
+  f.run_until([&] { return f.port->sent.size() == 2; });
+  f.port->report(1, timed_out, detail::persistence::not_persisted);
+  f.run_until([&] { return f.port->sent.size() == 3; });
+  BOOST_TEST_REQUIRE(f.port->sent.size() == 3u);
+  BOOST_TEST(f.port->sent[2].topic == "txova.rides.v1.dlq");
+  f.port->report(2);
+  f.run_until([&] { return a.ec.has_value(); });
+  BOOST_TEST(a.d.dead_letter_topic == "txova.rides.v1.dlq");
+
+  for (int i = 0; i < 2; ++i) {
+    outcome b;
+    const envelope next = some_event();  // a shorter value than the first
+    f.p->async_publish(next, b.handler());
+    const std::size_t at = f.port->sent.size();
+    f.run_until([&] { return f.port->sent.size() == at + 1; });
+    BOOST_TEST_REQUIRE(f.port->sent.size() == at + 1);
+    BOOST_TEST(f.port->sent[at].topic == "txova.rides.v1");
+    BOOST_TEST((f.port->sent[at].value == std::optional<std::string>(to_json(next))), "exactly its own bytes");
+    f.port->report(at);
+    f.run_until([&] { return b.ec.has_value(); });
+    BOOST_TEST(!*b.ec);
+    BOOST_TEST(b.d.attempts == 1);
+    BOOST_TEST(b.d.dead_letter_topic.empty());
+    BOOST_TEST(b.d.error_message.empty());
+    BOOST_TEST(b.d.event_id == next.id);
+    BOOST_TEST(b.d.offset == static_cast<std::int64_t>(at));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_possibly_stored_message_is_not_sent_again) {
   auto cfg = fixture::config();
   cfg.retries = 3;

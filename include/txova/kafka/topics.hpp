@@ -53,6 +53,9 @@ public:
 
   /// The topic for `type`, or error::unknown_event_type naming it.
   boost::system::result<std::string, diagnostic> resolve(std::string_view type) const;
+  /// The same as a view into this map or its catalog: valid while both live and the map is not
+  /// changed (the producer copies it into a buffer it reuses, so a publish allocates no topic).
+  boost::system::result<std::string_view, diagnostic> resolve_view(std::string_view type) const;
 
 private:
   const catalog* catalog_;
