@@ -214,7 +214,7 @@ void producer_core::handle_send(op_ptr op, producer_port::outcome r, error_code 
     case producer_port::outcome::refused:
       // Refused before sending (unknown partition, bad topic name, ...): a delivery failure.
       text += " (topic \"" + current_topic(*op) + "\")";
-      return apply(op, op->fsm.failed(ec, text, persistence::not_persisted, dead_letter_possible(ec)));
+      return apply(op, op->fsm.failed(ec, text, persistence::not_persisted, dead_letter_possible(ec, *op)));
   }
 }
 
@@ -276,7 +276,7 @@ void producer_core::on_delivery(const delivery_report& r) {
   if (r.ec == make_rdkafka_error(RD_KAFKA_RESP_ERR__PURGE_QUEUE) && security_failure_ && !closing_)
     return apply(op, op->fsm.failed(security_failure_->code, security_failure_->message + " (topic \"" + current_topic(*op) + "\")",
                                     r.status, false));
-  apply(op, op->fsm.failed(r.ec, text, r.status, dead_letter_possible(r.ec)));
+  apply(op, op->fsm.failed(r.ec, text, r.status, dead_letter_possible(r.ec, *op)));
 }
 
 void producer_core::on_room() {
@@ -284,10 +284,21 @@ void producer_core::on_room() {
   update_activity();
 }
 
-bool producer_core::dead_letter_possible(const error_code& ec) const {
-  // An invalid topic name makes "<name>.dlq" invalid too; a fatal client writes nothing more.
+namespace {
+// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-].
+bool legal_topic_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 249) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+}  // namespace
+
+bool producer_core::dead_letter_possible(const error_code& ec, const publish_op& op) const {
+  // An invalid topic name makes "<name>.dlq" invalid too (the broker may say so, or librdkafka
+  // may only find the topic unknown first); a fatal client writes nothing more.
   return fatal_.empty() && ec != make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION) &&
-         ec != make_rdkafka_error(RD_KAFKA_RESP_ERR__FATAL);
+         ec != make_rdkafka_error(RD_KAFKA_RESP_ERR__FATAL) && legal_topic_name(dlq_topic(op.topic));
 }
 
 void producer_core::build_dead_letter(publish_op& op) {

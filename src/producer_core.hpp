@@ -160,7 +160,7 @@ private:
   void fail_now(op_ptr op, boost::system::error_code ec, const std::string& message);
   void forget(op_ptr op);
   void uncount_waiting(publish_op& op);
-  bool dead_letter_possible(const boost::system::error_code& ec) const;
+  bool dead_letter_possible(const boost::system::error_code& ec, const publish_op& op) const;
   void build_dead_letter(publish_op& op);
   std::string current_topic(const publish_op& op) const;
   void log_failure(const publish_op& op, std::string_view what, const std::string& why) const;

@@ -149,6 +149,24 @@ BOOST_AUTO_TEST_CASE(a_publish_that_reuses_a_finished_ones_storage_starts_clean)
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_topic_name_kafka_cannot_have_gets_no_dead_letter_attempt) {
+  // librdkafka may report such a topic as merely unknown before the broker calls it invalid;
+  // either way "<name>.dlq" is just as invalid, so the caller gets the first error, not a
+  // second one about the DLQ.
+  fixture f;
+  outcome o;
+  f.p->async_publish(some_event(), publish_options{.topic = "no spaces allowed!"}, o.handler());
+  f.run_until([&] { return f.port->sent.size() == 1; });
+  const error_code unknown = make_rdkafka_error(RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
+  f.port->report(0, unknown, detail::persistence::not_persisted);
+  f.run_until([&] { return o.ec.has_value(); });
+  BOOST_TEST((*o.ec == unknown), o.ec->message());
+  BOOST_TEST(f.port->sent.size() == 1u, "no DLQ write was attempted");
+  BOOST_TEST(o.d.dead_letter_topic.empty());
+  BOOST_TEST(o.d.error_message.find("no spaces allowed!") != std::string::npos, o.d.error_message);
+  BOOST_TEST(f.p->stats().failed == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_possibly_stored_message_is_not_sent_again) {
   auto cfg = fixture::config();
   cfg.retries = 3;
