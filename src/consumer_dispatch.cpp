@@ -117,16 +117,19 @@ asio::awaitable<void> consumer_core::worker(partition_ptr p) {
 
 // Handles one record; true when it is done (handled, dead-lettered or skipped).
 asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_record& r) {
-  const timestamp now = now_utc();
+  // The clock is read only on the paths that write a dead letter, not for every record.
   if (r.error()) {
+    const timestamp now = now_utc();
     ++stats_.poison;
     co_return co_await write_dead_letter(p, r, "librdkafka could not read the record: " + std::string(r.error_message()),
                                           1, now, now);
   }
   if (r.is_tombstone()) {
     ++stats_.tombstones;
-    if (cfg_.tombstones == tombstone_policy::dead_letter)
+    if (cfg_.tombstones == tombstone_policy::dead_letter) {
+      const timestamp now = now_utc();
       co_return co_await write_dead_letter(p, r, "a tombstone (null value) is not an envelope", 1, now, now);
+    }
     logger()->info("consumer {}: tombstone (null value) at {}[{}]@{} committed without handling", group_, p.topic,
                    p.partition, r.offset());
     co_return true;
@@ -134,6 +137,7 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
   const std::string_view value = r.value();
   if (value.size() > cfg_.max_message_bytes) {
     ++stats_.poison;
+    const timestamp now = now_utc();
     co_return co_await write_dead_letter(p, r,
                                           "record of " + std::to_string(value.size()) + " bytes is over max_message_bytes " +
                                               std::to_string(cfg_.max_message_bytes),
@@ -142,6 +146,7 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
   auto env = read_envelope(r);
   if (!env) {
     ++stats_.poison;
+    const timestamp now = now_utc();
     co_return co_await write_dead_letter(p, r, "not a valid envelope: " + env.error().message, 1, now, now);
   }
   if (env->actor && !known_actor_type(env->actor->type)) note_actor_type(env->actor->type);
@@ -149,7 +154,10 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
   if (!handler) handler = routes_.fallback_handler();
   if (handler) co_return co_await handle(p, r, *env, *handler);
   const std::string why = "no route for event type \"" + env->type + "\" version \"" + env->version + "\"";
-  if (routes_.policy() == unrouted_policy::dead_letter) co_return co_await write_dead_letter(p, r, why, 1, now, now);
+  if (routes_.policy() == unrouted_policy::dead_letter) {
+    const timestamp now = now_utc();
+    co_return co_await write_dead_letter(p, r, why, 1, now, now);
+  }
   ++stats_.skipped;
   logger()->warn("consumer {}: {}: event {} (correlation {}) at {}[{}]@{} committed without handling", group_, why, env->id,
                  env->correlation_id, p.topic, p.partition, r.offset());

@@ -60,6 +60,13 @@ public:
   reader(std::string_view s, unsigned max_depth)
       : p_(s.data()), end_(s.data() + s.size()), max_depth_(std::min(max_depth, max_fast_depth)) {}
 
+  // Any JSON document, checked as strictly as parse_strict checks it (or given up on).
+  bool any_document() {
+    if (!value(0)) return false;
+    ws();
+    return p_ == end_;
+  }
+
   std::optional<envelope> document() {
     ws();
     if (!at('{')) return std::nullopt;
@@ -337,6 +344,10 @@ private:
 
 std::optional<envelope> read_envelope_fast(std::string_view text, unsigned max_depth) {
   return reader(text, max_depth).document();
+}
+
+bool accepted_fast(std::string_view text, const json_limits& limits) {
+  return text.size() <= limits.max_bytes && reader(text, limits.max_depth).any_document();
 }
 
 }  // namespace txova::kafka::detail

@@ -1,6 +1,7 @@
 #pragma once
 // The envelope's fast path (envelope_reader.cpp): one pass that reads a well-formed envelope.
 #include <txova/kafka/envelope.hpp>
+#include <txova/kafka/detail/json_text.hpp>
 
 #include <optional>
 #include <string_view>
@@ -17,6 +18,11 @@ namespace txova::kafka::detail {
 /// never accepts what the DOM path refuses, and what it reads equals what the DOM path reads: the
 /// envelope tests and the fuzzer compare the two.
 std::optional<envelope> read_envelope_fast(std::string_view text, unsigned max_depth);
+
+/// True when one pass finds `text` a JSON document parse_strict accepts under `limits` (UTF-8,
+/// grammar, depth, no duplicate keys); false when parse_strict must decide (errors, and what the
+/// one pass gives up on). Then parse_accepted builds its value without checking again.
+bool accepted_fast(std::string_view text, const json_limits& limits);
 
 /// The DOM path: parse_strict, then the fields from the value. Every diagnostic comes from here.
 boost::system::result<envelope, diagnostic> read_envelope_dom(std::string_view text, const envelope_limits& limits);

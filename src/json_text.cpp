@@ -350,6 +350,23 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
   return v;
 }
 
+boost::system::result<boost::json::value, diagnostic> parse_accepted(std::string_view text, std::string_view what,
+                                                                     boost::json::storage_ptr storage) {
+  boost::json::parse_options opts;
+  opts.max_depth = 1024;  // the first read applied the caller's limit
+  boost::system::error_code ec;
+  unsigned char temp[2048];
+  precise_json_parser parser(opts, temp, sizeof temp);
+  parser.reset(std::move(storage));
+  parser.write_some(text.data(), text.size(), ec);
+  if (!ec) parser.finish(ec);
+  if (ec) {  // not what parse_strict accepted after all: say so as it would
+    const std::string name(what);
+    return make_diagnostic(error::invalid_json, name, name + " is not valid JSON: " + ec.message());
+  }
+  return parser.release();
+}
+
 std::string_view raw_member(std::string_view text, std::string_view key) {
   scanner sc(text);
   sc.ws();

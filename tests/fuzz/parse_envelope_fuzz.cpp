@@ -8,6 +8,8 @@
 
 #include "../../src/envelope_reader.hpp"
 
+#include <txova/kafka/detail/json_text.hpp>
+
 #include <boost/mp11/algorithm.hpp>
 
 #include <cstdio>
@@ -35,6 +37,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(!dom.has_value() || *fast == *dom, "the one pass read other fields than the DOM path");
   }
   check(parsed.has_value() == dom.has_value(), "parse_envelope and the DOM path agree on acceptance");
+  // The same one pass over any document (the publish path's payload check) accepts only what
+  // parse_strict accepts.
+  if (detail::accepted_fast(text, {64 * 1024, 32}))
+    check(detail::parse_strict(text, {64 * 1024, 32}, "doc").has_value(), "the one pass accepted a document parse_strict refuses");
   if (!parsed) check(parsed.error().message == dom.error().message, "parse_envelope gives the DOM path's diagnostic");
   else check(*parsed == *dom, "parse_envelope reads what the DOM path reads");
   if (!parsed) {

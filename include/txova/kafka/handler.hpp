@@ -13,8 +13,11 @@
 #include <txova/kafka/router.hpp>
 #include <txova/kafka/timestamp.hpp>
 
+#include <txova/kafka/detail/json_text.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -31,8 +34,11 @@ namespace txova::kafka {
 /// is, and the chain it belongs to (so follow-up events carry the causation).
 class message_context {
 public:
-  message_context(const consumed_record& r, std::string group, const envelope& e, int attempt)
-      : record_(&r), group_(std::move(group)), envelope_(&e), attempt_(attempt) {}
+  /// Refers to `r`, `group` and `e`, which must outlive it (the consumer's own, for the handler
+  /// call): a context costs no copies per record.
+  message_context(const consumed_record& r, const std::string& group, const envelope& e, int attempt)
+      : record_(&r), group_(&group), envelope_(&e), attempt_(attempt) {}
+  message_context(const consumed_record&, std::string&&, const envelope&, int) = delete;  // would dangle
 
   std::string_view topic() const noexcept { return record_->topic(); }
   std::int32_t partition() const noexcept { return record_->partition(); }
@@ -47,7 +53,7 @@ public:
   const std::string& event_id() const noexcept { return envelope_->id; }
   const std::string& event_type() const noexcept { return envelope_->type; }
   const std::string& event_version() const noexcept { return envelope_->version; }
-  const std::string& consumer_group() const noexcept { return group_; }
+  const std::string& consumer_group() const noexcept { return *group_; }
   /// The context of an event this one causes: same correlation id, causation = this event's id.
   event_context follow_up(std::string_view source) const { return event_context::caused_by(*envelope_, source); }
 
@@ -55,7 +61,7 @@ public:
 
 private:
   const consumed_record* record_;
-  std::string group_;
+  const std::string* group_;
   const envelope* envelope_;
   int attempt_;
 };
@@ -64,9 +70,20 @@ private:
 using message_handler = std::function<boost::asio::awaitable<void>(const envelope&, message_context&)>;
 
 namespace detail {
+// The consumer has read the envelope (its payload passed the strict checks then), so the payload
+// is parsed once more without them, into an arena on the stack, and decoded.
+template <class Event>
+boost::system::result<Event, diagnostic> decode_accepted_payload(const envelope& e) {
+  unsigned char arena[4096];
+  boost::json::monotonic_resource mr(arena, sizeof arena);
+  auto v = parse_accepted(e.payload, "payload", &mr);
+  if (!v) return v.error();
+  return from_json_value<Event>(*v);
+}
+
 template <class Event, class Handler>
 boost::asio::awaitable<void> call_typed(const Handler& h, const envelope& e, message_context& ctx) {
-  auto payload = payload_as<Event>(e);
+  auto payload = decode_accepted_payload<Event>(e);
   if (!payload) throw diagnostic_error(payload.error());  // permanent: the payload will not decode next time either
   co_await h(*payload, ctx);
 }

@@ -43,6 +43,13 @@ boost::system::result<boost::json::value, diagnostic> parse_strict(std::string_v
                                                                    std::string_view what,
                                                                    boost::json::storage_ptr storage = {});
 
+/// Parses text that parse_strict (or the envelope's one-pass reader) has already accepted, such as
+/// the payload of an envelope the consumer read: the same parser and numbers, without the checks
+/// that only the first read needs (the UTF-8 pass for its message, the duplicate-key scan). A
+/// typed route decodes its payload with it into a stack arena.
+boost::system::result<boost::json::value, diagnostic> parse_accepted(std::string_view text, std::string_view what,
+                                                                     boost::json::storage_ptr storage);
+
 /// Where the value of a top-level member sits in the text of a JSON object that parse_strict
 /// accepted: the exact bytes, so it can be kept (and re-sent) without rewriting. Empty when the
 /// member is absent.
