@@ -3,6 +3,8 @@
 // unusual gives up and the DOM path decides, so this only has to be exact on well-formed input.
 #include "envelope_reader.hpp"
 
+#include "utf8.hpp"
+
 #include <txova/kafka/timestamp.hpp>
 
 #include <bit>
@@ -30,29 +32,6 @@ inline std::uint64_t word_marks(std::uint64_t w) noexcept {
   const auto zero_bytes = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
   const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
   return (w & highs) | below_space | zero_bytes(w ^ (ones * '"')) | zero_bytes(w ^ (ones * '\\'));
-}
-
-// A valid UTF-8 sequence (Go's rules: no overlongs, surrogates or code points above U+10FFFF)
-// starting at p, whose first byte is >= 0x80: its length, or 0.
-std::size_t utf8_length(const char* p, const char* end) noexcept {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(p[k]); };
-  const std::size_t left = static_cast<std::size_t>(end - p);
-  const auto cont = [&](std::size_t k) { return k < left && (b(k) & 0xC0) == 0x80; };
-  const unsigned char c = b(0);
-  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
 }
 
 class reader {
@@ -113,7 +92,8 @@ private:
       } else if (c < 0x20) {
         return false;
       } else if (c >= 0x80) {
-        const std::size_t n = utf8_length(p_, end_);
+        char32_t cp = 0;
+        const std::size_t n = utf8_sequence(std::string_view(p_, static_cast<std::size_t>(end_ - p_)), 0, cp);
         if (n == 0) return false;
         p_ += n;
       } else {

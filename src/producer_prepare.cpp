@@ -1,10 +1,12 @@
 // The first step of the publish path: an envelope (or a raw record) becomes what is sent, in
-// the configured wire format, with its key, headers and checks. See producer_core.hpp.
+// the configured wire format, with its key, headers and checks; and the storage publishes reuse
+// (prepared publishes, pending-publish nodes). See producer_core.hpp.
 #include "producer_core.hpp"
 
 #include <txova/kafka/cloudevents.hpp>
 #include <txova/kafka/detail/publish_check.hpp>
 #include <txova/kafka/dlq.hpp>
+#include <txova/kafka/topics.hpp>
 #include <txova/kafka/detail/envelope_json.hpp>
 
 namespace txova::kafka::detail {
@@ -71,6 +73,57 @@ prepared_ptr producer_core::take_prepared() {
   prepared_ptr p(prepared_pool_->take());
   p->home = prepared_pool_;
   return p;
+}
+
+// ---- the pending-publish nodes, reused ------------------------------------------------------------
+
+void producer_core::publish_op::renew(const publish_policy& policy, bool dlq_allowed) noexcept {
+  fsm = publish_fsm(policy, dlq_allowed);
+  handler = nullptr;
+  detached = false;
+  counted_waiting = false;
+  in_librdkafka = false;
+  waiting_for_room = false;
+  timer_pending = false;
+  partition_stored = -1;
+  offset_stored = -1;
+  timestamp_ms = -1;
+  first_failure = last_failure = {};
+  dead_letter.reset();
+}
+
+producer_core::op_ptr producer_core::make_op(publish_handler h, prepared_publish&& p) {
+  const bool dlq = cfg_.dead_letter && !p.raw && !p.topic.ends_with(topics::dlq_suffix);
+  publish_op* node;
+  if (!spare_ops_.empty()) {
+    ops_.splice(ops_.end(), spare_ops_, spare_ops_.begin());
+    node = &ops_.back();
+    node->renew(policy_, dlq);
+  } else {
+    node = &ops_.emplace_back(policy_, dlq);
+  }
+  publish_op& op = *node;
+  op.self = std::prev(ops_.end());
+  // A swap, not a move: the node's old strings, with their capacity, go back to the pool with p.
+  std::swap(static_cast<publish_fields&>(op), static_cast<publish_fields&>(p));
+  op.handler.swap(h);  // Boost 1.81: any_completion_handler move-assignment recurses; swap does not
+  ++in_flight_;
+  return &op;
+}
+
+void producer_core::forget(op_ptr op) {
+  if (op->fsm.current() == publish_fsm::state::done || op->fsm.current() == publish_fsm::state::created) uncount_waiting(*op);
+  if (op->in_librdkafka || op->timer_pending) return;
+  if (op->handler) {  // only for ops dropped unanswered (destroy)
+    op->handler = nullptr;
+    --in_flight_;
+  }
+  if (spare_ops_.size() < max_spare_ops) {
+    op->dead_letter.reset();  // may be large; the rest is renewed when the node is reused
+    spare_ops_.splice(spare_ops_.begin(), ops_, op->self);  // LIFO: make_op reuses the node still in cache
+  } else {
+    ops_.erase(op->self);
+  }
 }
 
 // ---- prepare ---------------------------------------------------------------------------------

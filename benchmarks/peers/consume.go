@@ -13,46 +13,18 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	// The wire types a Go txova service decodes into, shared with the interop tests.
+	"txova.local/interop/wire"
 )
-
-// The wire types a Go txova service decodes into (tests/interop/go/wire).
-type Actor struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-}
-
-type Envelope struct {
-	ID            string          `json:"id"`
-	Type          string          `json:"type"`
-	Version       string          `json:"version"`
-	Source        string          `json:"source"`
-	Timestamp     time.Time       `json:"timestamp"`
-	CorrelationID string          `json:"correlation_id"`
-	CausationID   *string         `json:"causation_id,omitempty"`
-	Actor         *Actor          `json:"actor,omitempty"`
-	Payload       json.RawMessage `json:"payload"`
-}
-
-type Money struct {
-	Amount   int64  `json:"amount"`
-	Currency string `json:"currency"`
-}
-
-type RideCompleted struct {
-	RideID       string    `json:"ride_id"`
-	EndTime      time.Time `json:"end_time"`
-	DistanceKm   float64   `json:"distance_km"`
-	DurationMins int32     `json:"duration_mins"`
-	Fare         Money     `json:"fare"`
-}
 
 // decode is the handler's work: the envelope, then its payload.
 func decode(value []byte) bool {
-	var env Envelope
+	var env wire.Envelope
 	if json.Unmarshal(value, &env) != nil {
 		return false
 	}
-	var rc RideCompleted
+	var rc wire.RideCompleted
 	return json.Unmarshal(env.Payload, &rc) == nil
 }
 

@@ -6,6 +6,7 @@ go 1.26.0
 require (
 	github.com/IBM/sarama v1.61.1
 	github.com/twmb/franz-go v1.22.3
+	txova.local/interop v0.0.0
 )
 
 require (
@@ -25,3 +26,5 @@ require (
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+replace txova.local/interop => ../../tests/interop/go
