@@ -41,58 +41,54 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Our consumer, records per second over `n` records: with a no-op handler (from the first record
-// to the n-th), or with a handler that awaits a 1 ms timer (from the first record's start). CPU is
-// the whole process's from construction to the n-th record.
-measurement ours_consume(const std::string& brokers, const std::string& topic, std::size_t n, bool handler_waits_1ms = false) {
+// What our consumer's handler does with each record.
+enum class handler_work {
+  none,       // a no-op route on "*" (the envelope is parsed and routed, the payload not decoded)
+  wait_1ms,   // the same, awaiting a 1 ms timer
+  typed,      // a typed route: the payload decoded into events::ride_completed, as a Go service does
+};
+
+// Our consumer, records per second over `n` records: from the first record to the n-th (a
+// waiting handler from the first record's start). CPU is the whole process's from construction
+// to the n-th record.
+measurement ours_consume(const std::string& brokers, const std::string& topic, std::size_t n,
+                         handler_work work = handler_work::none) {
   const double cpu0 = process_cpu_us();
   asio::io_context ioc;
   consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-ours-" + new_uuid().substr(0, 8)));
   std::size_t handled = 0;
   clock_type::time_point first{}, last{};
   double cpu = 0;
-  c.routes().on("*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+  const auto started = [&] {
     if (handled == 0) first = clock_type::now();
-    if (handler_waits_1ms) co_await wait_1ms();
-    if (++handled == n) {
-      last = clock_type::now();
-      cpu = process_cpu_us() - cpu0;
-      c.stop();
-    }
-  });
+  };
+  const auto finished = [&] {
+    if (++handled < n) return;
+    last = clock_type::now();
+    cpu = process_cpu_us() - cpu0;
+    c.stop();
+  };
+  if (work == handler_work::typed) {
+    c.routes().on<events::ride_completed>([&](const events::ride_completed&, message_context&) -> asio::awaitable<void> {
+      started();
+      finished();
+      co_return;
+    });
+  } else {
+    c.routes().on("*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+      started();
+      if (work == handler_work::wait_1ms) co_await wait_1ms();
+      finished();
+    });
+  }
   stall_watch watch(ioc, handled, n, [&] { c.stop(); });
   c.async_run([&](boost::system::error_code) { watch.cancel(); });
   ioc.run();
   if (handled < n)
     return measurement::failed("our consumer stalled after " + std::to_string(handled) + " of " + std::to_string(n) + " records");
-  // The first no-op record takes no time: n - 1 intervals. The first waiting one takes 1 ms: n.
-  return {static_cast<double>(handler_waits_1ms ? n : n - 1) / seconds_between(first, last), cpu / static_cast<double>(n), {}};
-}
-
-// Our consumer with a typed route: each record parsed as an envelope and its payload decoded
-// into events::ride_completed, what a Go service does with encoding/json.
-measurement ours_consume_typed(const std::string& brokers, const std::string& topic, std::size_t n) {
-  const double cpu0 = process_cpu_us();
-  asio::io_context ioc;
-  consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-typed-" + new_uuid().substr(0, 8)));
-  std::size_t handled = 0;
-  clock_type::time_point first{}, last{};
-  double cpu = 0;
-  c.routes().on<events::ride_completed>([&](const events::ride_completed&, message_context&) -> asio::awaitable<void> {
-    if (handled == 0) first = clock_type::now();
-    if (++handled == n) {
-      last = clock_type::now();
-      cpu = process_cpu_us() - cpu0;
-      c.stop();
-    }
-    co_return;
-  });
-  stall_watch watch(ioc, handled, n, [&] { c.stop(); });
-  c.async_run([&](boost::system::error_code) { watch.cancel(); });
-  ioc.run();
-  if (handled < n)
-    return measurement::failed("our typed consumer stalled after " + std::to_string(handled) + " of " + std::to_string(n));
-  return {static_cast<double>(n - 1) / seconds_between(first, last), cpu / static_cast<double>(n), {}};
+  // The first quick record takes no time: n - 1 intervals. The first waiting one takes 1 ms: n.
+  const std::size_t intervals = work == handler_work::wait_1ms ? n : n - 1;
+  return {static_cast<double>(intervals) / seconds_between(first, last), cpu / static_cast<double>(n), {}};
 }
 
 // Raw librdkafka: subscribe, rd_kafka_consume_batch_queue, destroy each message (and, with
@@ -247,7 +243,7 @@ bool create(const std::function<bool(const std::string&, int)>& create_topic, co
 }  // namespace
 
 measurement typed_consume_rate(const std::string& brokers, const std::string& topic, std::size_t n) {
-  return ours_consume_typed(brokers, topic, n);
+  return ours_consume(brokers, topic, n, handler_work::typed);
 }
 
 void write_backlog(const std::string& brokers, const std::string& topic, std::string_view sample, std::size_t n) {
@@ -303,7 +299,7 @@ int run_consumer_section(const consume_options& o) {
     backlog_writer w(o.brokers, scaling_topic, o.sample);
     w.write(scale_n, 12);  // evenly: the measure is concurrency across partitions, not key skew
   }
-  const measurement concurrent = ours_consume(o.brokers, scaling_topic, scale_n, true);
+  const measurement concurrent = ours_consume(o.brokers, scaling_topic, scale_n, handler_work::wait_1ms);
   const measurement sequential = sequential_scaling(o.brokers, scaling_topic, seq_n);
   std::printf("\nconsume scaling, 12 partitions, handler awaits a 1 ms timer\n");
   std::printf("  %-34s %s (%zu records)\n", "ours (a strand per partition)", rate_text(concurrent).c_str(), scale_n);

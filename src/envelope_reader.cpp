@@ -232,7 +232,8 @@ private:
     return members(depth, ']', [&](std::string_view) { return value(depth + 1); });
   }
 
-  // A field's string value (no escapes: the DOM path decodes those); null when `nullable`.
+  // A field's value: a string without escapes (the DOM path decodes those), JSON null, or
+  // anything else.
   enum class field { string, null, other };
   field string_field(std::string_view& out) {
     ws();

@@ -20,7 +20,6 @@ namespace txova::kafka::detail {
 
 using boost::system::error_code;
 
-
 producer_core::producer_core(boost::asio::any_io_executor ex, boost::asio::strand<boost::asio::any_io_executor> strand,
                              producer_config cfg, std::unique_ptr<producer_port> port)
     : strand_(std::move(strand)), ex_(strand_), cfg_(std::move(cfg)),
@@ -345,8 +344,6 @@ void producer_core::uncount_waiting(publish_op& op) {
   --detached_waiting_;
 }
 
-// Erases the op unless librdkafka still points at it (its delivery report will erase it) or a
-// backoff timer's handler is still to run (it will).
 std::string producer_core::current_topic(const publish_op& op) const {
   return op.fsm.sending_to() == publish_fsm::target::dead_letter && op.dead_letter ? op.dead_letter->topic : op.topic;
 }

@@ -111,6 +111,9 @@ producer_core::op_ptr producer_core::make_op(publish_handler h, prepared_publish
   return &op;
 }
 
+// Done with the op, unless librdkafka still points at it (its delivery report will come back
+// here) or a backoff timer's handler is still to run (it will): its node goes to the spare list
+// for make_op, or is freed when that list is full.
 void producer_core::forget(op_ptr op) {
   if (op->fsm.current() == publish_fsm::state::done || op->fsm.current() == publish_fsm::state::created) uncount_waiting(*op);
   if (op->in_librdkafka || op->timer_pending) return;

@@ -13,15 +13,18 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"strings"
+
+	"txova.local/interop/cli"
 )
 
-// errUsage marks errors caused by the command line (exit status 2).
-var errUsage = errors.New("usage")
+// The shared skeleton (tests/interop/go/cli) under this program's names.
+var (
+	errUsage   = cli.ErrUsage
+	parseFlags = cli.ParseFlags
+	splitList  = cli.SplitList
+)
 
 const (
 	clientFranz  = "franz-go"
@@ -31,57 +34,13 @@ const (
 	settingsDefaults = "defaults"
 )
 
-type command struct {
-	name, args string
-	run        func(fs *flag.FlagSet, args []string) error
+var commands = []cli.Command{
+	{Name: "publish", Args: "-client franz-go|sarama -settings like-for-like|defaults -brokers B -topic T -envelope FILE -messages N [-keys 1024]", Run: runPublish},
+	{Name: "consume", Args: "-client franz-go|sarama -settings like-for-like|defaults -brokers B -topic T -messages N [-group G]", Run: runConsume},
+	{Name: "create-topic", Args: "-brokers B -topic T -partitions 3 [-replication 1]", Run: runCreateTopic},
 }
 
-var commands = []command{
-	{"publish", "-client franz-go|sarama -settings like-for-like|defaults -brokers B -topic T -envelope FILE -messages N [-keys 1024]", runPublish},
-	{"consume", "-client franz-go|sarama -settings like-for-like|defaults -brokers B -topic T -messages N [-group G]", runConsume},
-	{"create-topic", "-brokers B -topic T -partitions 3 [-replication 1]", runCreateTopic},
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage:")
-	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  txova-peers %s %s\n", c.name, c.args)
-	}
-}
-
-func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	for _, c := range commands {
-		if c.name != os.Args[1] {
-			continue
-		}
-		fs := flag.NewFlagSet("txova-peers "+c.name, flag.ContinueOnError)
-		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "usage: txova-peers %s %s\n", c.name, c.args)
-			fs.PrintDefaults()
-		}
-		err := c.run(fs, os.Args[2:])
-		switch {
-		case err == nil:
-			return
-		case errors.Is(err, flag.ErrHelp):
-			os.Exit(2)
-		case errors.Is(err, errUsage):
-			fmt.Fprintf(os.Stderr, "txova-peers %s: %v\n", c.name, err)
-			fs.Usage()
-			os.Exit(2)
-		default:
-			fmt.Fprintf(os.Stderr, "txova-peers %s: FAILED: %v\n", c.name, err)
-			os.Exit(1)
-		}
-	}
-	fmt.Fprintf(os.Stderr, "txova-peers: unknown subcommand %q\n", os.Args[1])
-	usage()
-	os.Exit(2)
-}
+func main() { cli.Main("txova-peers", commands) }
 
 // commonFlags are the flags publish and consume share.
 type commonFlags struct {
@@ -114,39 +73,6 @@ func (c commonFlags) check() error {
 }
 
 func (c commonFlags) like() bool { return *c.settings == settingsLike }
-
-// parseFlags parses args and rejects positional leftovers and missing
-// required flags, so a typo cannot silently run with defaults.
-func parseFlags(fs *flag.FlagSet, args []string, required ...string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range required {
-		if !set[name] {
-			return fmt.Errorf("%w: -%s is required", errUsage, name)
-		}
-	}
-	return nil
-}
-
-// splitList splits a comma-separated flag value, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
 
 // rate is messages per second, 0 for an empty interval.
 func rate(n int, seconds float64) float64 {

@@ -17,103 +17,30 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/IBM/sarama"
+
+	"txova.local/interop/cli"
 )
 
-// errUsage marks errors caused by the command line (exit status 2).
-var errUsage = errors.New("usage")
+// The shared skeleton (tests/interop/go/cli) under this program's names.
+var (
+	errUsage   = cli.ErrUsage
+	parseFlags = cli.ParseFlags
+	splitList  = cli.SplitList
+)
 
-type command struct {
-	name, args string
-	run        func(fs *flag.FlagSet, args []string) error
+var commands = []cli.Command{
+	{Name: "partitions", Args: "-keys FILE -partitions 1,7,12 -hasher sarama|murmur2 -out FILE", Run: runPartitions},
+	{Name: "publish", Args: "-brokers B -topic-map FILE -per-type N -manifest FILE [-actor-types user,system,admin,rider]", Run: runPublish},
+	{Name: "consume", Args: "-brokers B -topics T1,T2 -group G -count N -timeout 60s -out FILE", Run: runConsume},
+	{Name: "create-topics", Args: "-brokers B -topics t1:3,t2:12 [-replication 1]", Run: runCreateTopics},
 }
 
-var commands = []command{
-	{"partitions", "-keys FILE -partitions 1,7,12 -hasher sarama|murmur2 -out FILE", runPartitions},
-	{"publish", "-brokers B -topic-map FILE -per-type N -manifest FILE [-actor-types user,system,admin,rider]", runPublish},
-	{"consume", "-brokers B -topics T1,T2 -group G -count N -timeout 60s -out FILE", runConsume},
-	{"create-topics", "-brokers B -topics t1:3,t2:12 [-replication 1]", runCreateTopics},
-}
-
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage:")
-	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  fleet %s %s\n", c.name, c.args)
-	}
-}
-
-func main() {
-	if len(os.Args) < 2 {
-		usage()
-		os.Exit(2)
-	}
-	for _, c := range commands {
-		if c.name != os.Args[1] {
-			continue
-		}
-		fs := flag.NewFlagSet("fleet "+c.name, flag.ContinueOnError)
-		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "usage: fleet %s %s\n", c.name, c.args)
-			fs.PrintDefaults()
-		}
-		err := c.run(fs, os.Args[2:])
-		switch {
-		case err == nil:
-			return
-		case errors.Is(err, flag.ErrHelp):
-			os.Exit(2)
-		case errors.Is(err, errUsage):
-			fmt.Fprintf(os.Stderr, "fleet %s: %v\n", c.name, err)
-			fs.Usage()
-			os.Exit(2)
-		default:
-			fmt.Fprintf(os.Stderr, "fleet %s: FAILED: %v\n", c.name, err)
-			os.Exit(1)
-		}
-	}
-	fmt.Fprintf(os.Stderr, "fleet: unknown subcommand %q\n", os.Args[1])
-	usage()
-	os.Exit(2)
-}
-
-// parseFlags parses args and rejects positional leftovers and missing
-// required flags, so a typo cannot silently run with defaults.
-func parseFlags(fs *flag.FlagSet, args []string, required ...string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() != 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, name := range required {
-		if !set[name] {
-			return fmt.Errorf("%w: -%s is required", errUsage, name)
-		}
-	}
-	return nil
-}
-
-// splitList splits a comma-separated flag value, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
+func main() { cli.Main("fleet", commands) }
 
 // kafkaVersionFlag registers -kafka-version. Sarama's default (2.8) still
 // works against Kafka 4.x, but a 3.x protocol level is what a current Go
