@@ -261,6 +261,7 @@ int run_consumer_section(const consume_options& o) {
     return 1;
 
   std::size_t n = o.quick ? 100000 : 300000;
+  if (const char* b = std::getenv("TXOVA_BENCH_BACKLOG")) n = std::stoul(b);  // experiments: a longer profile
   const int rounds = o.quick ? 1 : 2;
   progress("[consume] writing a backlog of %zu records on 3 partitions", n);
   {

@@ -98,6 +98,17 @@ inline consumer_config bench_consumer(const std::string& brokers, const std::str
   c.statistics_interval = 0ms;
   c.properties["fetch.wait.max.ms"] = "10";
   if (const char* m = std::getenv("TXOVA_BENCH_MAX_POLL_RECORDS")) c.max_poll_records = std::stoul(m);
+  // Experiments: TXOVA_BENCH_CONSUMER_PROPERTIES="k=v,k=v" adds librdkafka properties.
+  if (const char* props = std::getenv("TXOVA_BENCH_CONSUMER_PROPERTIES")) {
+    std::string_view rest(props);
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      const std::string_view kv = rest.substr(0, comma);
+      if (const auto eq = kv.find('='); eq != std::string_view::npos)
+        c.properties[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
+  }
   return c;
 }
 

@@ -45,6 +45,7 @@ void consumer_core::on_record(consumed_record r) {
 
 void consumer_core::record_done(partition_state& p, std::int64_t offset) {
   const std::size_t before = p.fsm.tracker().in_progress();
+  ++p.finished;
   const auto a = p.fsm.done(offset);
   in_flight_ -= before - p.fsm.tracker().in_progress();
   perform(p, a);

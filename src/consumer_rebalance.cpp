@@ -76,22 +76,30 @@ void consumer_core::perform(partition_state& p, const partition_fsm::action& a, 
 }
 
 // A held partition keeps fetching into its own queue up to librdkafka's prefetch limits; every
-// 10 ms, one holding more than held_prefetch_records is stopped and its prefetch dropped
+// 10 ms, one holding more than its held_prefetch_limit is stopped and its prefetch dropped
 // (consumer_port::trim_held), so a partition held for long costs that many records (plus what
-// one or two fetches bring in 10 ms), not the prefetch limits (docs/consumer.md, Memory).
+// one or two fetches bring in 10 ms), not the prefetch limits (docs/consumer.md, Memory). The
+// limit grows with what the strand finished since the last look: a partition held only because
+// a fetch brought more than max_poll_records at once is worked through within 100 ms, and
+// dropping its prefetch would only make librdkafka fetch and decompress it again.
 void consumer_core::arm_hold_timer() {
   if (hold_timer_armed_ || destroyed_) return;
   hold_timer_armed_ = true;
+  for (auto& p : partitions_) p->finished_at_look = p->finished;  // what each strand finishes from now
   hold_timer_.expires_after(std::chrono::milliseconds(10));
   hold_timer_.async_wait([weak = weak_from_this()](error_code ec) {
     auto self = weak.lock();
     if (!self) return;
     self->hold_timer_armed_ = false;
     if (ec || self->destroyed_ || !self->port_) return;
-    const bool any = std::any_of(self->partitions_.begin(), self->partitions_.end(), [](const auto& p) { return p->fsm.held(); });
-    if (!any) return;
-    self->stats_.trimmed += self->port_->trim_held(self->cfg_.held_prefetch_records);
-    self->arm_hold_timer();
+    bool any = false;
+    for (auto& p : self->partitions_) {
+      if (!p->fsm.held()) continue;
+      any = true;
+      const auto limit = held_prefetch_limit(self->cfg_.held_prefetch_records, p->finished - p->finished_at_look);
+      if (self->port_->trim_held(p->topic, p->partition, limit)) ++self->stats_.trimmed;
+    }
+    if (any) self->arm_hold_timer();
   });
 }
 

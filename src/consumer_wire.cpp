@@ -205,15 +205,13 @@ public:
     held_.emplace(key, held_queue{std::move(q), false});
   }
 
-  std::size_t trim_held(std::size_t max_records) override {
-    std::size_t stopped = 0;
-    for (auto& [key, h] : held_) {
-      if (h.paused || rd_kafka_queue_length(h.queue.get()) <= max_records) continue;
-      pause(key, true);
-      h.paused = true;
-      ++stopped;
-    }
-    return stopped;
+  bool trim_held(std::string_view topic, std::int32_t partition, std::size_t max_records) override {
+    const std::pair<std::string, std::int32_t> key{std::string(topic), partition};
+    auto it = held_.find(key);
+    if (it == held_.end() || it->second.paused || rd_kafka_queue_length(it->second.queue.get()) <= max_records) return false;
+    pause(key, true);
+    it->second.paused = true;
+    return true;
   }
 
   std::optional<std::pair<std::int64_t, std::int64_t>> watermarks(std::string_view topic,

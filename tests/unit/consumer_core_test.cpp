@@ -7,7 +7,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
@@ -117,6 +119,61 @@ BOOST_AUTO_TEST_CASE(a_revoke_while_a_record_is_in_its_handler_waits_for_it_comm
   BOOST_TEST(f.port->committed(topic, 0) == 1, "the handled record, not the two dropped behind it");
   BOOST_TEST(started.size() == 1u, "nothing more started once revoked");
   BOOST_TEST(f.c->stats().handled == 1u);
+  f.stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_partition_held_behind_a_stuck_handler_drops_its_prefetch) {
+  auto cfg = fixture::config();
+  cfg.max_poll_records = 2;
+  cfg.held_prefetch_records = 10;
+  fixture f(cfg);
+  asio::steady_timer gate(f.ioc, asio::steady_timer::time_point::max());
+  f.c->routes().on("ride.*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    co_await gate.async_wait(asio::as_tuple(asio::use_awaitable));
+  });
+  f.run();
+  f.port->assign({{topic, 0}});
+  f.port->prefetched[{topic, 0}] = 50;
+  for (int i = 0; i < 3; ++i) f.port->record(record_at(i, ride_event()));
+  BOOST_TEST_REQUIRE(f.run_until([&] { return !f.port->trims.empty(); }, 2s));
+  BOOST_TEST(f.port->trims.size() == 1u);
+  BOOST_TEST(f.c->stats().trimmed == 1u);
+  gate.cancel();
+  f.stop();
+}
+
+// Held only because records came faster than max_poll_records: its strand works through them,
+// so dropping its prefetch would only make librdkafka fetch it again.
+BOOST_AUTO_TEST_CASE(a_held_partition_its_strand_works_through_keeps_its_prefetch) {
+  auto cfg = fixture::config();
+  cfg.max_poll_records = 100;
+  cfg.held_prefetch_records = 100;
+  fixture f(cfg);
+  const std::size_t n = 20000;
+  f.c->routes().on("ride.*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    co_await asio::post(asio::use_awaitable);  // the strand yields between records, as real work does
+  });
+  f.run();
+  f.port->assign({{topic, 0}});
+  f.port->prefetched[{topic, 0}] = 150;
+  const std::string value = ride_event();
+  // Fetched 300 at a time, more than max_poll_records, and none while held: librdkafka's
+  // consumer queue gets no more of a held partition's records.
+  asio::co_spawn(f.ioc, [&]() -> asio::awaitable<void> {
+    for (std::size_t i = 0; i < n;) {
+      if (f.port->held[{topic, 0}]) {
+        co_await asio::post(asio::use_awaitable);
+        continue;
+      }
+      for (const std::size_t end = std::min(n, i + 300); i < end; ++i)
+        f.port->record(record_at(static_cast<std::int64_t>(i), value));
+      co_await asio::post(asio::use_awaitable);
+    }
+  }, asio::detached);
+  BOOST_TEST_REQUIRE(f.run_until([&] { return f.c->stats().handled == n; }, 60s));
+  BOOST_TEST_REQUIRE(f.port->trim_looks > 0u, "the hold lasted past a look of the hold timer");
+  BOOST_TEST(f.port->trims.empty());
+  BOOST_TEST(f.c->stats().trimmed == 0u);
   f.stop();
 }
 

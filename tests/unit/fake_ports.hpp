@@ -122,6 +122,9 @@ struct fake_consumer_state {
   std::vector<std::vector<detail::partition_offset>> commits{};  // every commit asked for
   bool auto_commit_ok = true;  // answer each commit with success (posted)
   std::map<std::pair<std::string, std::int32_t>, bool> held{};
+  std::map<std::pair<std::string, std::int32_t>, std::size_t> prefetched{};  // what a held partition has fetched
+  std::vector<std::pair<std::string, std::int32_t>> trims{};                // every held partition stopped
+  std::size_t trim_looks = 0;                                                // trim_held calls
   bool closing = false;
   bool closed = false;
 
@@ -179,7 +182,14 @@ public:
   void hold(std::string_view topic, std::int32_t partition, bool held) override {
     s_->held[{std::string(topic), partition}] = held;
   }
-  std::size_t trim_held(std::size_t) override { return 0; }
+  bool trim_held(std::string_view topic, std::int32_t partition, std::size_t max_records) override {
+    const std::pair<std::string, std::int32_t> key{std::string(topic), partition};
+    ++s_->trim_looks;
+    if (!s_->held[key] || s_->prefetched[key] <= max_records) return false;
+    s_->prefetched[key] = 0;
+    s_->trims.push_back(key);
+    return true;
+  }
   std::optional<std::pair<std::int64_t, std::int64_t>> watermarks(std::string_view, std::int32_t) const override {
     return std::nullopt;
   }

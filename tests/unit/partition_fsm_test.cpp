@@ -56,6 +56,12 @@ BOOST_AUTO_TEST_CASE(held_at_the_limit_and_released_at_half) {
   BOOST_TEST(!f.held());
 }
 
+BOOST_AUTO_TEST_CASE(a_held_partition_may_keep_what_its_strand_works_through_in_ten_looks) {
+  BOOST_TEST(detail::held_prefetch_limit(1000, 0) == 1000u);
+  BOOST_TEST(detail::held_prefetch_limit(1000, 99) == 1000u, "a slow strand: the configured records");
+  BOOST_TEST(detail::held_prefetch_limit(1000, 2500) == 25000u, "a strand working through its records");
+}
+
 BOOST_AUTO_TEST_CASE(revoked_while_idle_commits_at_once_then_is_gone) {
   partition_fsm f(100);
   fetch(f, 0, 2);

@@ -141,7 +141,8 @@ struct consumer_config {
   std::size_t max_prefetch_kbytes = 65536;
   /// Records a partition held for backpressure may keep prefetched in librdkafka; beyond that it
   /// stops fetching and drops them (they are fetched again when it is released), so a partition
-  /// held for long costs this many records, not the prefetch limits above.
+  /// held for long costs this many records, not the prefetch limits above. A strand that works
+  /// through more than this in 100 ms may keep what it works through in 100 ms.
   std::size_t held_prefetch_records = 1000;
   wakeup_mode wakeup = wakeup_mode::fd;
   std::optional<producer_config> dead_letter_producer{};   ///< default: brokers, security and connection properties of this config

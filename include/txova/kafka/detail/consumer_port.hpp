@@ -73,10 +73,10 @@ public:
   virtual boost::system::error_code commit(const std::vector<partition_offset>& offsets) = 0;
   /// Holds a partition's fetched records back from the consumer (backpressure), or lets them go.
   virtual void hold(std::string_view topic, std::int32_t partition, bool held) = 0;
-  /// Held partitions whose own queue has more than `max_records` fetched records stop fetching
-  /// and drop them; they are fetched again from where the consumer is when released. What
-  /// bounds the memory of a partition held for long. Returns how many were stopped now.
-  virtual std::size_t trim_held(std::size_t max_records) = 0;
+  /// A held partition whose own queue has more than `max_records` fetched records stops fetching
+  /// and drops them; they are fetched again from where the consumer is when released. What
+  /// bounds the memory of a partition held for long. Returns whether it was stopped now.
+  virtual bool trim_held(std::string_view topic, std::int32_t partition, std::size_t max_records) = 0;
   /// The partition's low and high watermarks as last seen, if known.
   virtual std::optional<std::pair<std::int64_t, std::int64_t>> watermarks(std::string_view topic,
                                                                           std::int32_t partition) const = 0;

@@ -4,8 +4,18 @@
 // Sans-IO. Paused once `limit` records wait for (or are in) its strand; resumed when they have
 // drained to half the limit, so a partition near the limit does not flap between the two.
 #include <cstddef>
+#include <cstdint>
 
 namespace txova::kafka::detail {
+
+/// What a held partition may keep prefetched in librdkafka before it is stopped and its prefetch
+/// dropped: the configured records (consumer_config::held_prefetch_records), or what its strand
+/// works through in ten looks of the hold timer, if more (`finished_since_look`: records its
+/// strand finished since the last look).
+constexpr std::size_t held_prefetch_limit(std::size_t configured, std::uint64_t finished_since_look) noexcept {
+  const std::uint64_t horizon = finished_since_look * 10;
+  return horizon > configured ? static_cast<std::size_t>(horizon) : configured;
+}
 
 class partition_flow {
 public:
