@@ -12,7 +12,7 @@ std::vector<topic_spec> catalog_topics(const catalog& c, const topic_settings& s
     out.push_back(topic_spec{std::move(name), settings.partitions, settings.replication_factor, settings.retention, {}});
   };
   for (const auto& e : c.entries()) add(std::string(e.topic));
-  for (const auto& e : c.entries()) add(dlq_topic(e.topic));
+  for (const auto& e : c.entries()) add(settings.dead_letters.topic_for(e.topic));
   return out;
 }
 

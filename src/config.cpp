@@ -154,6 +154,7 @@ diagnostic producer_config::validate() const {
   if (max_detached_waiting > 100000000)
     return bad("max_detached_waiting", "max_detached_waiting " + std::to_string(max_detached_waiting) + " is over 100000000");
   if (!event_catalog) return bad("event_catalog", "event_catalog is null");
+  if (auto d = dead_letter_topic.validate("dead_letter_topic")) return d;
   if (auto d = security.validate()) return d;
   // librdkafka judges the pass-through properties itself; make_conf names a refused one.
   if (auto conf = detail::make_conf(rdkafka_properties()); !conf) return conf.error();
@@ -222,6 +223,8 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
            {{"envelope", wire_format::envelope}, {"cloudevents_binary", wire_format::cloudevents_binary},
             {"cloudevents_structured", wire_format::cloudevents_structured}});
   r.flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter);
+  if (auto it = env.find("KAFKA_PRODUCER_DLQ_TOPIC"); it != env.end() && !it->second.empty())
+    c.dead_letter_topic = dead_letter_destination::fixed(it->second);
   r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff);
   r.millis("KAFKA_PRODUCER_LINGER_MS", c.linger);
   r.millis("KAFKA_PRODUCER_DELIVERY_TIMEOUT_MS", c.delivery_timeout);
@@ -236,7 +239,7 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
   static const std::set<std::string, std::less<>> typed{
       "ACKS", "COMPRESSION", "RETRIES", "IDEMPOTENCE", "RESEND_POSSIBLY_PERSISTED", "DEAD_LETTER", "RETRY_BACKOFF_MS",
       "LINGER_MS", "DELIVERY_TIMEOUT_MS", "BATCH_SIZE", "MAX_MESSAGE_BYTES", "RETRY_BACKOFF_MAX_MS", "PARTITIONER", "FORMAT",
-      "STATISTICS_INTERVAL_MS", "MAX_DETACHED_WAITING"};
+      "STATISTICS_INTERVAL_MS", "MAX_DETACHED_WAITING", "DLQ_TOPIC"};
   pass_through(env, "KAFKA_PRODUCER_", typed, c.properties);
   return c;
 }
@@ -289,6 +292,7 @@ diagnostic consumer_config::validate() const {
   if (max_prefetch_kbytes < 1 || max_prefetch_kbytes > 2097151)
     return bad("max_prefetch_kbytes", "max_prefetch_kbytes " + std::to_string(max_prefetch_kbytes) + " is not in [1, 2097151]");
   if (auto d = security.validate()) return d;
+  if (auto d = dead_letter_topic.validate("dead_letter_topic")) return d;
   if (dead_letter_producer)
     if (auto d = dead_letter_producer->validate()) {
       d.field = "dead_letter_producer." + d.field;
@@ -368,6 +372,8 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
   r.millis("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout);
   r.flag("KAFKA_CONSUMER_DEAD_LETTER", c.dead_letter);
+  if (auto it = env.find("KAFKA_CONSUMER_DLQ_TOPIC"); it != env.end() && !it->second.empty())
+    c.dead_letter_topic = dead_letter_destination::fixed(it->second);
   r.flag("KAFKA_CONSUMER_STRICT", c.strict);
   r.integer("KAFKA_CONSUMER_DEAD_LETTER_ATTEMPTS", c.dead_letter_attempts, 1, 1000);
   r.integer<std::size_t>("KAFKA_CONSUMER_MAX_PREFETCH_RECORDS", c.max_prefetch_records, 1, 10000000);
@@ -382,7 +388,7 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   static const std::set<std::string, std::less<>> typed{
       "AUTO_OFFSET_RESET", "MAX_POLL_RECORDS", "SESSION_TIMEOUT_MS", "HEARTBEAT_INTERVAL_MS", "MAX_RETRIES",
       "RETRY_BACKOFF_MS", "HANDLER_TIMEOUT_MS", "COMMIT_INTERVAL_MS", "COOPERATIVE", "SHUTDOWN_TIMEOUT_MS",
-      "DEAD_LETTER", "STRICT", "DEAD_LETTER_ATTEMPTS", "RETRY_BACKOFF_MAX_MS", "STATISTICS_INTERVAL_MS", "MAX_MESSAGE_BYTES", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES"};
+      "DEAD_LETTER", "STRICT", "DEAD_LETTER_ATTEMPTS", "RETRY_BACKOFF_MAX_MS", "STATISTICS_INTERVAL_MS", "MAX_MESSAGE_BYTES", "MAX_PREFETCH_RECORDS", "MAX_PREFETCH_KBYTES", "HELD_PREFETCH_RECORDS", "ON_DEAD_LETTER_FAILURE", "TOMBSTONES", "DLQ_TOPIC"};
   pass_through(env, "KAFKA_CONSUMER_", typed, c.properties);
   return c;
 }

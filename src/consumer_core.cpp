@@ -37,6 +37,12 @@ consumer_core::~consumer_core() { destroy(); }
 void consumer_core::run(run_handler h) {
   if (!strand_.running_in_this_thread())
     return on_strand([self = shared_from_this(), h = std::move(h)]() mutable { self->run(std::move(h)); });
+  if (records_mode_ && !ran_ && !destroyed_) {
+    // records() runs the consumer: async_run waits for the shutdown stop() starts.
+    if (shutdown_result_) return completions_.complete(std::move(h), *shutdown_result_);
+    shutdown_waiters_.push_back(std::move(h));
+    return;
+  }
   if (ran_ || records_mode_ || destroyed_) return completions_.complete(std::move(h), make_error_code(error::closed));
   ran_ = true;
   dispatcher_ = true;
@@ -136,6 +142,14 @@ void consumer_core::hand_out() {
   completions_.complete(std::move(w), error_code{}, std::move(r));
 }
 
+void consumer_core::abandon(const consumed_record& r) {
+  if (!strand_.running_in_this_thread())
+    return on_strand([self = shared_from_this(), topic = std::string(r.topic()), partition = r.partition()] {
+      if (partition_state* p = self->find(topic, partition)) self->record_abandoned(*p);
+    });
+  if (partition_state* p = find(r.topic(), r.partition())) record_abandoned(*p);
+}
+
 void consumer_core::mark_done(const consumed_record& r) {
   if (!strand_.running_in_this_thread())
     return on_strand([self = shared_from_this(), topic = std::string(r.topic()), partition = r.partition(), offset = r.offset()] {
@@ -166,7 +180,10 @@ void consumer_core::stop() {
       w.swap(record_waiter_);
       completions_.complete(std::move(w), make_error_code(error::closed), consumed_record{});
     }
-    asio::co_spawn(ex_, shutdown(), asio::detached);
+    asio::co_spawn(ex_, shutdown(), [self = shared_from_this()](std::exception_ptr e, error_code ec) {
+      self->shutdown_result_ = e ? make_error_code(error::internal) : ec;
+      for (auto& w : std::exchange(self->shutdown_waiters_, {})) self->completions_.complete(std::move(w), *self->shutdown_result_);
+    });
   }
 }
 
@@ -308,6 +325,10 @@ void consumer_core::on_statistics(std::string_view json) {
 
 void consumer_core::on_internal_error(std::string_view where, std::string_view what) {
   fail(make_diagnostic(error::internal, "", "internal error in " + std::string(where) + ": " + std::string(what)));
+}
+
+void consumer_core::on_partition_end(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+  if (partition_state* p = find(topic, partition)) p->end_offset = offset;
 }
 
 void consumer_core::on_partition_error(std::string_view topic, std::int32_t partition, error_code ec, std::string_view text) {

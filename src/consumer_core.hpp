@@ -64,6 +64,7 @@ struct partition_state : std::enable_shared_from_this<partition_state> {
   bool idle = false;
   std::int64_t stats_lag = -1;
   std::int64_t end_offset = -1;        // where librdkafka last reported the partition's end
+  std::int64_t next_fetched = -1;      // one past the last record fetched
   std::uint64_t finished = 0;          // records finished, ever
   std::uint64_t finished_at_look = 0;  // `finished` when the hold timer last looked at it
   std::string stuck;        // why its DLQ write keeps failing (keep_retrying policy), else empty
@@ -86,6 +87,7 @@ public:
   void run(run_handler h);
   void next_record(record_handler h);
   void mark_done(const consumed_record& r);
+  void abandon(const consumed_record& r);
   void stop();
   void health_check(consumer_health_handler h);
   consumer_stats stats() const;  // any thread
@@ -97,6 +99,7 @@ public:
 private:
   // consumer_events (from the port, on the executor)
   void on_record(consumed_record r) override;
+  void on_partition_end(std::string_view topic, std::int32_t partition, std::int64_t offset) override;
   void on_partition_error(std::string_view topic, std::int32_t partition, boost::system::error_code ec,
                           std::string_view text) override;
   void on_assigned(std::vector<topic_partition> parts) override;
@@ -172,6 +175,8 @@ private:
   partition_state* last_found_ = nullptr;
   std::deque<std::pair<partition_state*, consumed_record>> buffer_;  // fetched, not yet dispatched
   record_handler record_waiter_;
+  std::vector<run_handler> shutdown_waiters_;      // async_run in records() mode: the end of shutdown
+  std::optional<boost::system::error_code> shutdown_result_;
   std::vector<boost::asio::steady_timer*> watchers_;
   consumer_clock::time_point last_commit_{};
   // Read by stats() from any thread, so atomic; everything else is touched on strand_ only.

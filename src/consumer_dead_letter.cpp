@@ -15,14 +15,6 @@ namespace txova::kafka::detail {
 
 namespace asio = boost::asio;
 
-namespace {
-// Properties a DLQ producer shares with its consumer: where the cluster is and how to reach it.
-bool is_connection_property(std::string_view name) {
-  for (std::string_view prefix : {"security.", "sasl.", "ssl.", "socket.", "broker.", "client.dns"})
-    if (name.starts_with(prefix)) return true;
-  return false;
-}
-}  // namespace
 
 // Writes `r` to its DLQ with the failure; true when written. A failed write is tried
 // dead_letter_attempts times with backoff; then, by policy, the consumer stops with an error
@@ -50,7 +42,7 @@ asio::awaitable<bool> consumer_core::write_dead_letter(partition_state& p, const
   d.last_failure = last_failure;
   d.consumer_group = group_;
   basic_producer<>& producer = dlq();
-  producer_record out = kafka::dead_letter_record(d, dlq_topic(p.topic), r.headers(), dlq_max_bytes_);
+  producer_record out = kafka::dead_letter_record(d, cfg_.dead_letter_topic.topic_for(p.topic), r.headers(), dlq_max_bytes_);
   for (int attempt = 1;; ++attempt) {
     auto [ec, del] = co_await producer.async_send(out, asio::as_tuple(asio::use_awaitable));
     if ((ec == error::too_large || ec == make_rdkafka_error(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)) &&
@@ -102,13 +94,10 @@ basic_producer<>& consumer_core::dlq() {
     if (cfg_.dead_letter_producer) {
       pc = *cfg_.dead_letter_producer;
     } else {
-      pc.brokers = cfg_.brokers;
-      pc.security = cfg_.security;
+      pc = producer_config_for(cfg_);
       pc.client_id = group_ + "-dlq";
       pc.dead_letter = false;
       pc.max_message_bytes = std::max<std::size_t>(cfg_.max_message_bytes * 2 + 4096, pc.max_message_bytes);
-      for (const auto& [k, v] : cfg_.properties)
-        if (is_connection_property(k)) pc.properties[k] = v;
     }
     dlq_max_bytes_ = pc.max_message_bytes;
     if (dead_letter_port_) dlq_.emplace(ex_, std::move(pc), std::move(dead_letter_port_));

@@ -104,11 +104,13 @@ std::vector<partition_lag> consumer_core::lag() const {
       if (w->second >= 0) l.high_watermark = w->second;
     }
     l.next_to_commit = p->fsm.tracker().position();
+    l.at_end = p->end_offset >= 0 && (p->next_fetched < 0 || p->next_fetched >= p->end_offset);
     // Nothing fetched yet: we read from the log start (librdkafka refreshes its low watermark
     // with the statistics), which overstates the lag when the group committed further on.
     if (l.next_to_commit < 0 && lo >= 0) l.next_to_commit = lo;
     if (l.high_watermark >= 0 && l.next_to_commit >= 0) l.lag = std::max<std::int64_t>(0, l.high_watermark - l.next_to_commit);
     l.stats_lag = p->stats_lag;
+    l.end_offset = p->end_offset;
     out.push_back(std::move(l));
   }
   return out;

@@ -172,6 +172,12 @@ void consumer_core::commit(const std::vector<partition_state*>* only) {
 
 void consumer_core::send_commits(std::vector<partition_offset> offsets) {
   if (offsets.empty() || !port_) return;
+  if (!cfg_.commit_offsets) {
+    // Looking only: every state machine goes on as if the broker had taken the commit.
+    for (const auto& o : offsets)
+      if (partition_state* p = find(o.topic, o.partition)) perform(*p, p->fsm.commit_result(o.offset, {}));
+    return;
+  }
   if (const error_code ec = port_->commit(offsets)) {
     logger()->warn("consumer {}: commit of {} partition(s) refused: {}", group_, offsets.size(), ec.message());
     // A refused final commit ends its revocation as a failed one.

@@ -284,7 +284,12 @@ private:
     f.offset = m->offset;
     if (m->err) {
       const rd_kafka_resp_err_t err = m->err;
-      if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return rd_kafka_message_destroy(m);
+      if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        const std::string topic(f.topic);
+        rd_kafka_message_destroy(m);
+        if (!topic.empty() && f.partition >= 0 && f.offset >= 0) sink_->on_partition_end(topic, f.partition, f.offset);
+        return;
+      }
       const std::string text = rd_kafka_message_errstr(m);
       if (!is_record_error(err) || m->offset < 0 || !m->rkt) {
         const std::string topic(f.topic);

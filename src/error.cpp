@@ -31,6 +31,7 @@ public:
       case error::authentication_failed: return "the brokers refused the SASL credentials";
       case error::tls_failed: return "the TLS handshake with the broker failed";
       case error::wrong_security_protocol: return "the broker's listener speaks another security protocol";
+      case error::not_a_dead_letter: return "not a dead letter of txova, Spring Kafka or Kafka Connect";
     }
     return "txova.kafka error " + std::to_string(ev);
   }

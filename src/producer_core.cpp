@@ -249,21 +249,12 @@ void producer_core::on_room() {
   update_activity();
 }
 
-namespace {
-// Kafka's rule for topic names: 1 to 249 of [a-zA-Z0-9._-].
-bool legal_topic_name(std::string_view name) noexcept {
-  if (name.empty() || name.size() > 249) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-  });
-}
-}  // namespace
-
 bool producer_core::dead_letter_possible(const error_code& ec, const publish_op& op) const {
   // An invalid topic name makes "<name>.dlq" invalid too (the broker may say so, or librdkafka
   // may only find the topic unknown first); a fatal client writes nothing more.
   return fatal_.empty() && ec != make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION) &&
-         ec != make_rdkafka_error(RD_KAFKA_RESP_ERR__FATAL) && legal_topic_name(dlq_topic(op.topic));
+         ec != make_rdkafka_error(RD_KAFKA_RESP_ERR__FATAL) &&
+         is_legal_topic_name(cfg_.dead_letter_topic.topic_for(op.topic));
 }
 
 void producer_core::build_dead_letter(publish_op& op) {
@@ -275,7 +266,7 @@ void producer_core::build_dead_letter(publish_op& op) {
   d.attempt_count = op.fsm.attempts();
   d.first_failure = op.first_failure;
   d.last_failure = op.last_failure;
-  op.dead_letter = dead_letter_record(d, dlq_topic(op.topic), {}, cfg_.max_message_bytes * 2 + 4096);
+  op.dead_letter = dead_letter_record(d, cfg_.dead_letter_topic.topic_for(op.topic), {}, cfg_.max_message_bytes * 2 + 4096);
   // The envelope's own headers travel with its dead letter, as a consumer's dead letters keep them.
   header_scratch_.clear();
   append_timestamp(header_scratch_, op.time);

@@ -193,6 +193,64 @@ BOOST_AUTO_TEST_CASE(a_commit_failure_after_a_revoke_still_gives_the_partition_b
   f.stop();
 }
 
+BOOST_AUTO_TEST_CASE(a_consumer_that_only_looks_commits_nothing_and_stops_cleanly) {
+  auto cfg = fixture::config();
+  cfg.commit_offsets = false;
+  fixture f(cfg);
+  f.c->routes().on("ride.*", [](const envelope&, message_context&) -> asio::awaitable<void> { co_return; });
+  f.run();
+  f.port->assign({{topic, 0}});
+  for (int i = 0; i < 3; ++i) f.port->record(record_at(i, ride_event()));
+  BOOST_TEST_REQUIRE(f.run_until([&] { return f.c->stats().handled == 3; }));
+  f.run_for(100ms);  // several commit intervals
+  f.stop();
+  BOOST_TEST(f.port->commits.empty());
+  BOOST_TEST_REQUIRE(f.ran.has_value());
+  BOOST_TEST(!*f.ran, f.ran->message());
+}
+
+BOOST_AUTO_TEST_CASE(an_abandoned_record_stays_uncommitted_and_the_shutdown_does_not_wait_for_it) {
+  fixture f;
+  auto stream = f.c->records();
+  std::vector<std::int64_t> got;
+  asio::co_spawn(f.ioc, [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, r] = co_await stream.async_next(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      got.push_back(r.offset());
+      if (r.offset() == 1) f.c->abandon(r);
+      else f.c->mark_done(r);
+    }
+  }, asio::detached);
+  f.port->assign({{topic, 0}});
+  for (int i = 0; i < 2; ++i) f.port->record(record_at(i, ride_event()));
+  BOOST_TEST_REQUIRE(f.run_until([&] { return got.size() == 2; }));
+  f.run();  // with records() in use, async_run waits for the shutdown
+  f.stop();
+  BOOST_TEST_REQUIRE(f.ran.has_value());
+  BOOST_TEST(!*f.ran, "a clean stop, not one that gave up waiting: " << f.ran->message());
+  BOOST_TEST(f.port->committed(topic, 0) == 1, "up to the abandoned record, not past it");
+}
+
+BOOST_AUTO_TEST_CASE(dead_letters_go_to_the_configured_destination) {
+  auto cfg = fixture::config();
+  cfg.dead_letter_topic = dead_letter_destination::by([](std::string_view t) { return "dlq-" + std::string(t); });
+  fixture f(cfg);
+  f.c->routes().on("ride.*", [](const envelope&, message_context&) -> asio::awaitable<void> {
+    throw permanent_error("ride has no driver");
+    co_return;
+  });
+  f.run();
+  f.port->assign({{topic, 0}});
+  f.port->record(record_at(0, ride_event()));
+  BOOST_TEST_REQUIRE(f.run_until([&] { return f.c->stats().dead_lettered == 1; }));
+  BOOST_TEST(f.dlq->sent[0].topic == "dlq-" + topic);
+  const auto body = f.dead_letter(0);
+  BOOST_TEST_REQUIRE(body.has_value());
+  BOOST_TEST(body->at("original_topic").as_string() == topic, "a shared DLQ still says where each record came from");
+  f.stop();
+}
+
 BOOST_AUTO_TEST_CASE(a_dead_letter_that_cannot_be_written_stops_the_consumer_with_the_record_the_dlq_and_the_reason) {
   auto cfg = fixture::config();
   cfg.dead_letter_attempts = 2;

@@ -107,6 +107,24 @@ BOOST_AUTO_TEST_CASE(a_retry_after_the_backoff_sends_again) {
   BOOST_TEST(o.d.attempts == 2);
 }
 
+BOOST_AUTO_TEST_CASE(dead_letters_go_to_the_configured_destination) {
+  auto cfg = fixture::config();
+  cfg.retries = 0;
+  cfg.dead_letter_topic = dead_letter_destination::fixed("dlq-domain-services");
+  fixture f(cfg);
+  outcome a;
+  const envelope e = some_event();
+  f.p->async_publish(e, a.handler());
+  f.run_until([&] { return f.port->sent.size() == 1; });
+  f.port->report(0, timed_out, detail::persistence::not_persisted);
+  f.run_until([&] { return f.port->sent.size() == 2; });
+  BOOST_TEST_REQUIRE(f.port->sent.size() == 2u);
+  BOOST_TEST(f.port->sent[1].topic == "dlq-domain-services");
+  f.port->report(1);
+  f.run_until([&] { return a.ec.has_value(); });
+  BOOST_TEST(a.d.dead_letter_topic == "dlq-domain-services");
+}
+
 BOOST_AUTO_TEST_CASE(a_publish_that_reuses_a_finished_ones_storage_starts_clean) {
   // Finished publishes are recycled (their node and their strings' capacity): nothing of a
   // retried, dead-lettered publish may show in the next one.

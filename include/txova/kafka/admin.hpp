@@ -9,6 +9,7 @@
 // the broker accepts only when the count would grow.
 
 #include <txova/kafka/catalog.hpp>
+#include <txova/kafka/dead_letter_destination.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/security.hpp>
 #include <txova/kafka/topics.hpp>
@@ -43,6 +44,7 @@ struct topic_settings {
   int partitions = topics::partitions;
   int replication_factor = topics::replication_factor;
   std::chrono::milliseconds retention = topics::retention;
+  dead_letter_destination dead_letters{};  ///< which DLQ topics go with them ("<topic>.dlq")
 };
 
 /// The topics of a catalog and their DLQs, each once, in catalog order.

@@ -3,6 +3,7 @@
 // field, from_env(), and a pass-through map for any other librdkafka property (security, TLS).
 // See docs/configuration.md.
 #include <txova/kafka/catalog.hpp>
+#include <txova/kafka/dead_letter_destination.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/security.hpp>
 #include <txova/kafka/topics.hpp>
@@ -64,7 +65,8 @@ struct producer_config {
   std::size_t max_queued_kbytes = 256 * 1024;    ///< queue.buffering.max.kbytes
   std::size_t max_detached_waiting = 1000;       ///< publish_detached calls that may wait for room; more fail with queue_full
   std::chrono::milliseconds statistics_interval{10000};  ///< librdkafka statistics (brokers known to the health check); 0: off
-  bool dead_letter = true;                       ///< route events that exhausted their retries to <topic>.dlq
+  bool dead_letter = true;                       ///< route events that exhausted their retries to their DLQ
+  dead_letter_destination dead_letter_topic{};   ///< the DLQ: "<topic>.dlq" unless set (KAFKA_PRODUCER_DLQ_TOPIC)
   key_partitioner partitioner = key_partitioner::sarama;  ///< librdkafka's partitioner; every writer of ours uses it
   wire_format format = wire_format::envelope;    ///< how envelopes are written (consumers read all three)
   wakeup_mode wakeup = wakeup_mode::fd;
@@ -121,11 +123,13 @@ struct consumer_config {
   std::chrono::milliseconds retry_backoff_max{30000};
   std::chrono::milliseconds handler_timeout{30000};      ///< a handler still running is cancelled
   std::chrono::milliseconds commit_interval{1000};       ///< how often finished offsets are committed
+  bool commit_offsets = true;                            ///< false: finished offsets are tracked, never committed (dry runs, tools that only look)
   bool cooperative = false;                              ///< cooperative-sticky assignment
   std::size_t max_message_bytes = 1024 * 1024;           ///< larger records go to the DLQ
   std::chrono::milliseconds shutdown_timeout{30000};     ///< stop(): in-flight handlers get this long, then are cancelled
   std::chrono::milliseconds statistics_interval{5000};   ///< librdkafka statistics (lag); 0 turns them off
-  bool dead_letter = true;                               ///< failed and poison records go to <topic>.dlq
+  bool dead_letter = true;                               ///< failed and poison records go to their DLQ
+  dead_letter_destination dead_letter_topic{};           ///< the DLQ: "<topic>.dlq" unless set (KAFKA_CONSUMER_DLQ_TOPIC)
   int dead_letter_attempts = 3;                          ///< DLQ writes tried before on_dead_letter_failure applies
   dead_letter_failure on_dead_letter_failure = dead_letter_failure::stop;
   tombstone_policy tombstones = tombstone_policy::skip;
@@ -175,6 +179,11 @@ struct consumer_config {
 /// `config` printed for logs: every property, secrets replaced by "[hidden]".
 std::string describe(const producer_config& config);
 std::string describe(const consumer_config& config);
+
+/// A producer config that reaches the cluster `c` reads: its brokers, security and connection
+/// properties (security., sasl., ssl., socket., broker., client.dns); the rest defaults. What the
+/// consumer's DLQ writer and the replayer publish with.
+producer_config producer_config_for(const consumer_config& c);
 
 /// The process environment as a map (what from_env() reads).
 std::map<std::string, std::string> environment();

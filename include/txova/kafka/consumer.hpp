@@ -66,6 +66,11 @@ struct partition_lag {
   std::int64_t next_to_commit = -1;  ///< first offset not done here (-1: nothing fetched yet)
   std::int64_t lag = -1;             ///< records not done: high_watermark - next_to_commit
   std::int64_t stats_lag = -1;       ///< librdkafka statistics' consumer_lag (-1: not reported)
+  /// Where librdkafka last reported the partition's end, with enable.partition.eof set in
+  /// `properties` (-1: not reported).
+  std::int64_t end_offset = -1;
+  bool at_end = false;  ///< end_offset reported and every record before it fetched (handed to the consumer)
+
 };
 
 /// The outcome of async_health_check.
@@ -97,6 +102,7 @@ router& routes(consumer_core&);
 void start_run(consumer_core&, run_handler);
 void start_next_record(consumer_core&, record_handler);
 void mark_done(consumer_core&, const consumed_record&);
+void abandon(consumer_core&, const consumed_record&);
 void start_health_check(consumer_core&, consumer_health_handler);
 void stop(consumer_core&);
 consumer_stats stats(const consumer_core&);
@@ -154,7 +160,8 @@ public:
   /// Joins the group and handles records until stop(); then finishes in-flight handlers (at most
   /// shutdown_timeout), commits, and leaves the group. Completes with (error_code): success after
   /// a clean stop, error::timed_out when handlers had to be cancelled or a final commit did not
-  /// make it, error::closed when the consumer already ran; when the consumer stopped on its own
+  /// make it, error::closed when the consumer already ran (once records() is in use, it waits
+  /// for the shutdown stop() starts and completes with its result); when the consumer stopped on its own
   /// (a DLQ that cannot be written, a fatal or internal error), that error, described by
   /// failure().
   template <boost::asio::completion_token_for<void(boost::system::error_code)> Token = default_token>
@@ -167,6 +174,9 @@ public:
   record_stream records() { return record_stream(core_); }
   /// A record from records() is finished: it may be committed once those before it are.
   void mark_done(const consumed_record& r) { detail::mark_done(*core_, r); }
+  /// A record from records() that will not be finished: it and every later record of its
+  /// partition stay uncommitted (the group's next reader gets them), and stop() does not wait for it.
+  void abandon(const consumed_record& r) { detail::abandon(*core_, r); }
 
   /// Graceful shutdown (see async_run); a second call cancels in-flight handlers at once.
   void stop() { detail::stop(*core_); }

@@ -19,8 +19,12 @@
 //    say where the bytes are.
 // partition/offset are -1 when the event never reached a partition (a producer-side failure);
 // consumer_group is absent on the producer side.
+#include <txova/kafka/error.hpp>
 #include <txova/kafka/producer_record.hpp>
+#include <txova/kafka/record.hpp>
 #include <txova/kafka/timestamp.hpp>
+
+#include <boost/system/result.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -80,5 +84,59 @@ std::vector<std::pair<std::string, std::string>> headers(const dead_letter& d);
 producer_record dead_letter_record(const dead_letter& d, std::string dlq_topic,
                                    const std::vector<std::pair<std::string, std::string>>& original_headers,
                                    std::size_t max_bytes);
+
+// ---- reading dead letters back (the replayer, `txova dlq`) --------------------------------
+
+/// Who wrote a dead letter.
+enum class dead_letter_format {
+  txova,    ///< ours: the JSON body above and the txova_dlt-* headers
+  spring,   ///< Spring Kafka: the original value; kafka_dlt-original-partition as a 4-byte and
+            ///< -offset as an 8-byte big-endian int (decimal text is read too)
+  connect,  ///< Kafka Connect: the original value; __connect.errors.* text headers
+};
+std::string_view to_string(dead_letter_format f) noexcept;
+
+/// Headers a replay adds to the record it republishes (replacing earlier ones).
+namespace replay_headers {
+inline constexpr std::string_view replay_count = "txova-replay-count";    ///< decimal: replays so far, this one included
+inline constexpr std::string_view replayed_from = "txova-replayed-from";  ///< "<dlq topic>/<partition>/<offset>"
+}  // namespace replay_headers
+
+/// A dead letter as read from its DLQ.
+struct decoded_dead_letter {
+  dead_letter failure{};  ///< where the record came from, its bytes and why it failed
+  dead_letter_format format = dead_letter_format::txova;
+  /// The original record's headers (without the failure headers a DLQ writer adds).
+  std::vector<std::pair<std::string, std::string>> original_headers{};
+  int replay_count = 0;                     ///< txova-replay-count of the original record (0: never replayed)
+  std::optional<std::string> event_type{};  ///< the original envelope's type, when the value is one
+  bool value_omitted = false;               ///< the DLQ writer left the value out for size
+  std::string dlq_topic{};                  ///< where this dead letter was read
+  std::int32_t dlq_partition = -1;
+  std::int64_t dlq_offset = -1;
+};
+
+/// Reads a DLQ record of any of the three formats. A record that is none of them (no original
+/// topic in its body or headers) or a malformed one is error::not_a_dead_letter, and the message
+/// says what is missing or wrong, with the value.
+boost::system::result<decoded_dead_letter, diagnostic> decode_dead_letter(const consumed_record& r);
+
+/// Which dead letters a replay or a listing takes; every set field must match.
+struct dead_letter_filter {
+  std::vector<std::string> types{};  ///< route patterns ("ride.*", "ride.completed", "*"); empty: any
+  std::string error_contains{};      ///< a substring of the error message; empty: any
+  std::string original_topic{};      ///< empty: any
+  std::optional<std::int32_t> partition{};
+  std::optional<std::int64_t> min_offset{}, max_offset{};  ///< original offsets, inclusive
+  std::optional<std::string> key{};
+  std::optional<timestamp> failed_after{}, failed_before{};  ///< the last failure, inclusive
+
+  bool matches(const decoded_dead_letter& d) const;
+};
+
+/// The record a replay republishes for `d`: the original key, value and headers, plus
+/// txova-replay-count (one more) and txova-replayed-from, to `to_topic` (empty: the original
+/// topic). nullopt when the value was omitted (it is no longer in the DLQ record).
+std::optional<producer_record> replay_record(const decoded_dead_letter& d, std::string_view to_topic = {});
 
 }  // namespace txova::kafka

@@ -32,6 +32,7 @@ enum class error {
   authentication_failed,    ///< the brokers refused the SASL credentials (the message names mechanism and user)
   tls_failed,               ///< the TLS handshake failed (the message has the TLS reason: certificate, CA, version)
   wrong_security_protocol,  ///< the listener speaks another security.protocol than the client
+  not_a_dead_letter,        ///< a record read from a DLQ that no known DLQ writer (txova, Spring, Connect) made
 };
 
 /// The category of `error`; its name is "txova.kafka".

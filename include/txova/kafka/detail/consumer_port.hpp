@@ -42,6 +42,11 @@ public:
   /// nothing at that offset is skipped; fetching resumes when the error clears.
   virtual void on_partition_error(std::string_view topic, std::int32_t partition, boost::system::error_code ec,
                                   std::string_view text) = 0;
+  /// librdkafka read the partition to its end, `offset` (only with enable.partition.eof): every
+  /// record before it has come through on_record.
+  virtual void on_partition_end(std::string_view topic, std::int32_t partition, std::int64_t offset) {
+    (void)topic, (void)partition, (void)offset;
+  }
   virtual void on_assigned(std::vector<topic_partition> parts) = 0;
   /// `lost`: revoked without a chance to commit (the session timed out, a fatal error).
   virtual void on_revoked(std::vector<topic_partition> parts, bool lost) = 0;
