@@ -274,6 +274,7 @@ void producer_core::build_dead_letter(publish_op& op) {
            {"event-id", &op.id}, {"event-type", &op.type}, {"correlation-id", &op.correlation_id},
            {"schema-version", &op.version}, {"source", &op.source}, {"timestamp", &header_scratch_}})
     op.dead_letter->headers.emplace_back(k, *v);
+  for (const auto& h : op.headers) op.dead_letter->headers.push_back(h);  // the caller's headers too
 }
 
 // ---- cancellation and answers ------------------------------------------------------------------

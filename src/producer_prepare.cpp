@@ -1,6 +1,7 @@
 // The first step of the publish path: an envelope (or a raw record) becomes what is sent, in
 // the configured wire format, with its key, headers and checks; and the storage publishes reuse
 // (prepared publishes, pending-publish nodes). See producer_core.hpp.
+#include <algorithm>
 #include "producer_core.hpp"
 
 #include <txova/kafka/cloudevents.hpp>
@@ -208,6 +209,16 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
     auto [h, v] = cfg_.format == wire_format::cloudevents_binary ? cloudevents::to_binary(e) : cloudevents::to_structured(e);
     f.value = std::move(v);
     f.headers.insert(f.headers.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
+  }
+  for (const auto& [name, value] : opt.headers) {
+    if (name.empty()) return make_diagnostic(error::invalid_field, "headers", "a header of envelope " + e.id + " has an empty name");
+    for (std::string_view own : {"event-id", "event-type", "correlation-id", "schema-version", "source", "timestamp"})
+      if (name == own)
+        return make_diagnostic(error::invalid_field, "headers",
+                               "header \"" + name + "\" is written from the envelope; publish_options cannot set it");
+    auto same = std::find_if(f.headers.begin(), f.headers.end(), [&](const auto& h) { return h.first == name; });
+    if (same != f.headers.end()) same->second = value;  // replaced, never duplicated
+    else f.headers.emplace_back(name, value);
   }
   return {};
 }

@@ -107,6 +107,41 @@ BOOST_AUTO_TEST_CASE(a_retry_after_the_backoff_sends_again) {
   BOOST_TEST(o.d.attempts == 2);
 }
 
+BOOST_AUTO_TEST_CASE(a_publish_sends_the_callers_headers_once_after_the_envelopes_own) {
+  auto cfg = fixture::config();
+  cfg.retries = 0;
+  fixture f(cfg);
+  outcome a;
+  const envelope e = some_event();
+  publish_options o;
+  o.headers = {{"traceparent", "00-aa-01"}, {"tenant", "mz"}, {"traceparent", "00-bb-01"}};
+  f.p->async_publish(e, o, a.handler());
+  f.run_until([&] { return f.port->sent.size() == 1; });
+  BOOST_TEST_REQUIRE(f.port->sent.size() == 1u);
+  const auto& h = f.port->sent[0].headers;
+  BOOST_TEST_REQUIRE(h.size() == 8u);
+  BOOST_TEST(h[0].first == "event-id");
+  BOOST_TEST(h[6].first == "traceparent");
+  BOOST_TEST(h[6].second == "00-bb-01", "a name given twice is sent once, the last value");
+  BOOST_TEST(h[7].first == "tenant");
+  f.port->report(0, timed_out, detail::persistence::not_persisted);  // and on to its DLQ, with them
+  f.run_until([&] { return f.port->sent.size() == 2; });
+  BOOST_TEST_REQUIRE(f.port->sent.size() == 2u);
+  std::size_t trace = 0;
+  for (const auto& [k, v] : f.port->sent[1].headers) trace += k == "traceparent";
+  BOOST_TEST(trace == 1u);
+  f.port->report(1);
+  f.run_until([&] { return a.ec.has_value(); });
+
+  outcome b;
+  publish_options bad;
+  bad.headers = {{"event-id", "forged"}};
+  f.p->async_publish(e, bad, b.handler());
+  f.run_until([&] { return b.ec.has_value(); });
+  BOOST_TEST((*b.ec == error::invalid_field));
+  BOOST_TEST(b.d.error_message.find("\"event-id\"") != std::string::npos, b.d.error_message);
+}
+
 BOOST_AUTO_TEST_CASE(dead_letters_go_to_the_configured_destination) {
   auto cfg = fixture::config();
   cfg.retries = 0;

@@ -49,6 +49,9 @@ namespace txova::kafka {
 struct publish_options {
   std::optional<std::string_view> topic{};  ///< instead of the routed topic
   std::optional<std::string_view> key{};    ///< instead of the catalog's partition key (needed for types not in the catalog)
+  /// Headers sent after the envelope's own (event-id, event-type, correlation-id, schema-version,
+  /// source, timestamp, which cannot be set here); a name given twice is sent once, the last value.
+  std::vector<std::pair<std::string, std::string>> headers{};
 };
 
 /// One envelope's outcome in a batch.
