@@ -143,7 +143,9 @@ BOOST_AUTO_TEST_CASE(a_partition_held_behind_a_stuck_handler_drops_its_prefetch)
 }
 
 // Held only because records came faster than max_poll_records: its strand works through them,
-// so dropping its prefetch would only make librdkafka fetch it again.
+// so it may keep what it works through in 100 ms (dropping it would only make librdkafka fetch it
+// again). The limit depends on how fast the strand went between looks, so the test asserts that
+// it rose above the configured one at some look (with the fixed limit it never does), not when.
 BOOST_AUTO_TEST_CASE(a_held_partition_its_strand_works_through_keeps_its_prefetch) {
   auto cfg = fixture::config();
   cfg.max_poll_records = 100;
@@ -155,7 +157,6 @@ BOOST_AUTO_TEST_CASE(a_held_partition_its_strand_works_through_keeps_its_prefetc
   });
   f.run();
   f.port->assign({{topic, 0}});
-  f.port->prefetched[{topic, 0}] = 150;
   const std::string value = ride_event();
   // Fetched 300 at a time, more than max_poll_records, and none while held: librdkafka's
   // consumer queue gets no more of a held partition's records.
@@ -171,9 +172,9 @@ BOOST_AUTO_TEST_CASE(a_held_partition_its_strand_works_through_keeps_its_prefetc
     }
   }, asio::detached);
   BOOST_TEST_REQUIRE(f.run_until([&] { return f.c->stats().handled == n; }, 60s));
-  BOOST_TEST_REQUIRE(f.port->trim_looks > 0u, "the hold lasted past a look of the hold timer");
-  BOOST_TEST(f.port->trims.empty());
-  BOOST_TEST(f.c->stats().trimmed == 0u);
+  BOOST_TEST_REQUIRE(f.port->trim_looks > 0u, "the holds lasted past a look of the hold timer");
+  const std::size_t highest = *std::max_element(f.port->trim_limits.begin(), f.port->trim_limits.end());
+  BOOST_TEST(highest > 100u, "the limit follows what the strand works through");
   f.stop();
 }
 

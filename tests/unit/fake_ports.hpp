@@ -125,6 +125,7 @@ struct fake_consumer_state {
   std::map<std::pair<std::string, std::int32_t>, std::size_t> prefetched{};  // what a held partition has fetched
   std::vector<std::pair<std::string, std::int32_t>> trims{};                // every held partition stopped
   std::size_t trim_looks = 0;                                                // trim_held calls
+  std::vector<std::size_t> trim_limits{};                                    // the limit of each call
   bool closing = false;
   bool closed = false;
 
@@ -185,6 +186,7 @@ public:
   bool trim_held(std::string_view topic, std::int32_t partition, std::size_t max_records) override {
     const std::pair<std::string, std::int32_t> key{std::string(topic), partition};
     ++s_->trim_looks;
+    s_->trim_limits.push_back(max_records);
     if (!s_->held[key] || s_->prefetched[key] <= max_records) return false;
     s_->prefetched[key] = 0;
     s_->trims.push_back(key);
