@@ -22,6 +22,7 @@ void start_run(consumer_core& c, run_handler h) { c.run(std::move(h)); }
 void start_next_record(consumer_core& c, record_handler h) { c.next_record(std::move(h)); }
 void mark_done(consumer_core& c, const consumed_record& r) { c.mark_done(r); }
 void abandon(consumer_core& c, const consumed_record& r) { c.abandon(r); }
+void use(consumer_core& c, consumer_middleware mw) { c.use(std::move(mw)); }
 void start_health_check(consumer_core& c, consumer_health_handler h) { c.health_check(std::move(h)); }
 void stop(consumer_core& c) { c.stop(); }
 consumer_stats stats(const consumer_core& c) { return c.stats(); }

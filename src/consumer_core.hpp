@@ -84,6 +84,7 @@ public:
   ~consumer_core();
 
   router& routes() { return routes_; }
+  void use(consumer_middleware mw);
   void run(run_handler h);
   void next_record(record_handler h);
   void mark_done(const consumed_record& r);
@@ -175,6 +176,9 @@ private:
   partition_state* last_found_ = nullptr;
   std::deque<std::pair<partition_state*, consumed_record>> buffer_;  // fetched, not yet dispatched
   record_handler record_waiter_;
+  std::vector<consumer_middleware> middleware_;  // outermost first; fixed once running
+  // The handler through middleware_[i...]; the handler itself past the last one.
+  boost::asio::awaitable<void> call_handler(const message_handler& h, const envelope& e, message_context& ctx, std::size_t i);
   std::vector<run_handler> shutdown_waiters_;      // async_run in records() mode: the end of shutdown
   std::optional<boost::system::error_code> shutdown_result_;
   std::vector<boost::asio::steady_timer*> watchers_;

@@ -188,6 +188,19 @@ void consumer_core::note_actor_type(const std::string& type) {
   logger()->info("consumer {}: actor.type \"{}\" is not one of user, system, admin; accepted (strict = false)", group_, type);
 }
 
+void consumer_core::use(consumer_middleware mw) {
+  if (ran_ || records_mode_ || started_)
+    throw diagnostic_error(make_diagnostic(error::invalid_config, "middleware",
+                                           "consumer " + group_ + ": use() after the consumer started; add middleware before async_run"));
+  if (mw) middleware_.push_back(std::move(mw));
+}
+
+asio::awaitable<void> consumer_core::call_handler(const message_handler& h, const envelope& e, message_context& ctx, std::size_t i) {
+  if (i == middleware_.size()) co_return co_await h(e, ctx);
+  handler_next next = [this, &h, &e, &ctx, i]() { return call_handler(h, e, ctx, i + 1); };  // named: see producer_middleware.cpp
+  co_await middleware_[i](e, ctx, std::move(next));
+}
+
 // The attempts of one handler on one envelope.
 asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_record& r, const envelope& env,
                                             const message_handler& handler) {
@@ -201,7 +214,8 @@ asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_r
     // (the flag belongs to the whole coroutine chain, so it is switched around the call).
     co_await asio::this_coro::throw_if_cancelled(true);
     try {
-      co_await handler(env, ctx);
+      if (middleware_.empty()) co_await handler(env, ctx);
+      else co_await call_handler(handler, env, ctx, 0);
     } catch (...) {
       failure = std::current_exception();
     }

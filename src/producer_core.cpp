@@ -38,6 +38,7 @@ producer_core::~producer_core() { destroy(); }
 // ---- submit ----------------------------------------------------------------------------------
 
 void producer_core::publish(prepared_ptr p, publish_handler h) {
+  if (through_middleware(*p)) return publish_through(std::move(p), std::move(h), false);
   on_strand([self = shared_from_this(), p = std::move(p), h = std::move(h)]() mutable {
     self->publish_now(std::move(p), std::move(h), false);
   });
@@ -56,6 +57,10 @@ error_code producer_core::publish_detached(prepared_ptr p, publish_handler h) {
                                    " detached publishes already wait for room in librdkafka's queue (max_detached_waiting)");
   } else if (!refused) {
     p->counted = true;
+  }
+  if (!refused && through_middleware(*p)) {
+    publish_through(std::move(p), std::move(h), true);
+    return refused;
   }
   on_strand([self = shared_from_this(), p = std::move(p), h = std::move(h)]() mutable {
     self->publish_now(std::move(p), std::move(h), true);

@@ -86,6 +86,8 @@ public:
   prepared_ptr prepare_checked(const envelope& e, std::string key, const publish_options& opt);
   // The public operations hop onto the strand (at once when already on it, or on one thread).
   void publish(prepared_ptr p, publish_handler h);
+  /// Adds a middleware around every later publish (any thread; producer_middleware.cpp).
+  void use(producer_middleware mw);
   void publish_batch(std::vector<envelope> envelopes, batch_handler h);
   boost::system::error_code publish_detached(prepared_ptr p, publish_handler h);
   void flush(std::chrono::milliseconds timeout, flush_handler h);
@@ -142,6 +144,9 @@ private:
     boost::asio::dispatch(strand_, std::forward<F>(f));
   }
   void publish_now(prepared_ptr p, publish_handler h, bool detached);
+  // Through the middleware chain (producer_middleware.cpp); the innermost step is publish_now.
+  bool through_middleware(const prepared_publish& p) const noexcept;
+  void publish_through(prepared_ptr p, publish_handler h, bool detached);
   void flush_now(std::chrono::milliseconds timeout, flush_handler h);
 
   // the publish path (producer_core.cpp)
@@ -186,6 +191,10 @@ private:
   std::list<publish_op> spare_ops_;  // finished nodes to reuse (make_op splices them back): no node allocation per publish
   static constexpr std::size_t max_spare_ops = 4096;
   std::shared_ptr<prepared_pool> prepared_pool_ = std::make_shared<prepared_pool>();
+  // The chain as of each publish's start: replaced whole by use(), read under the mutex.
+  mutable std::mutex middleware_mutex_;
+  std::shared_ptr<const std::vector<producer_middleware>> middleware_;
+  std::atomic<bool> has_middleware_{false};
   prepared_ptr take_prepared();
   std::deque<op_ptr> room_waiters_;
   std::atomic<std::size_t> detached_waiting_{0};

@@ -309,6 +309,7 @@ prepared_ptr prepare_checked(producer_core& c, const envelope& e, std::string ke
   return c.prepare_checked(e, std::move(key), o);
 }
 void start_publish(producer_core& c, prepared_ptr p, publish_handler h) { c.publish(std::move(p), std::move(h)); }
+void use(producer_core& c, producer_middleware mw) { c.use(std::move(mw)); }
 void start_publish_batch(producer_core& c, std::vector<envelope> es, batch_handler h) {
   c.publish_batch(std::move(es), std::move(h));
 }

@@ -19,6 +19,7 @@
 // keeps failing the consumer stops with an error (or, by choice, reports the partition stuck).
 #include <txova/kafka/config.hpp>
 #include <txova/kafka/handler.hpp>
+#include <txova/kafka/middleware.hpp>
 #include <txova/kafka/handler_error.hpp>
 #include <txova/kafka/detail/default_token.hpp>
 
@@ -102,6 +103,7 @@ router& routes(consumer_core&);
 void start_run(consumer_core&, run_handler);
 void start_next_record(consumer_core&, record_handler);
 void mark_done(consumer_core&, const consumed_record&);
+void use(consumer_core&, consumer_middleware);
 void abandon(consumer_core&, const consumed_record&);
 void start_health_check(consumer_core&, consumer_health_handler);
 void stop(consumer_core&);
@@ -156,6 +158,9 @@ public:
 
   /// The routes; set them up before async_run.
   router& routes() { return detail::routes(*core_); }
+  /// Runs `mw` around every handler call (each attempt), inside the middleware registered before
+  /// it (middleware.hpp). Before async_run; later, it throws diagnostic_error (invalid_config).
+  void use(consumer_middleware mw) { detail::use(*core_, std::move(mw)); }
 
   /// Joins the group and handles records until stop(); then finishes in-flight handlers (at most
   /// shutdown_timeout), commits, and leaves the group. Completes with (error_code): success after

@@ -2,6 +2,8 @@
 // The outcome of one publish.
 #include <txova/kafka/timestamp.hpp>
 
+#include <boost/system/error_code.hpp>
+
 #include <cstdint>
 #include <string>
 
@@ -17,6 +19,12 @@ struct delivery {
   std::string dead_letter_topic{};  ///< set when the event was written to its DLQ instead
   std::string error_message{};      ///< on failure: what went wrong, with the values involved
   std::string event_id{};           ///< the envelope's id (the event-id header of a raw record)
+};
+
+/// One publish's outcome: in a batch's results, and what producer middleware return.
+struct publish_result {
+  boost::system::error_code ec{};
+  delivery result{};
 };
 
 }  // namespace txova::kafka

@@ -59,11 +59,28 @@ public:
 
   void set_attempt(int a) noexcept { attempt_ = a; }
 
+  /// Values middleware hand to the handler and to the middleware inside them (a trace context,
+  /// a tenant); set again, a name is replaced.
+  void set_attribute(std::string_view name, std::string_view value) {
+    for (auto& [k, v] : attributes_)
+      if (k == name) {
+        v.assign(value);
+        return;
+      }
+    attributes_.emplace_back(name, value);
+  }
+  std::optional<std::string_view> attribute(std::string_view name) const noexcept {
+    for (const auto& [k, v] : attributes_)
+      if (k == name) return std::string_view(v);
+    return std::nullopt;
+  }
+
 private:
   const consumed_record* record_;
   const std::string* group_;
   const envelope* envelope_;
   int attempt_;
+  std::vector<std::pair<std::string, std::string>> attributes_{};
 };
 
 /// A handler coroutine.

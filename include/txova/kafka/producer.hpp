@@ -22,6 +22,7 @@
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/delivery.hpp>
+#include <txova/kafka/middleware.hpp>
 #include <txova/kafka/producer_record.hpp>
 #include <txova/kafka/publish_error.hpp>
 #include <txova/kafka/detail/default_token.hpp>
@@ -52,12 +53,6 @@ struct publish_options {
   /// Headers sent after the envelope's own (event-id, event-type, correlation-id, schema-version,
   /// source, timestamp, which cannot be set here); a name given twice is sent once, the last value.
   std::vector<std::pair<std::string, std::string>> headers{};
-};
-
-/// One envelope's outcome in a batch.
-struct publish_result {
-  boost::system::error_code ec{};
-  delivery result{};
 };
 
 /// Counters since the producer was created; gauges at the time of the call.
@@ -137,6 +132,7 @@ prepared_ptr prepare_event(producer_core& c, const Event& ev, const event_contex
   return prepare_checked(c, make_envelope(ev, ctx), std::move(key), opt);
 }
 void start_publish(producer_core&, prepared_ptr, publish_handler);
+void use(producer_core&, producer_middleware);
 void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
 boost::system::error_code publish_detached(producer_core&, prepared_ptr, publish_handler);
 void start_flush(producer_core&, std::chrono::milliseconds, flush_handler);
@@ -168,6 +164,10 @@ public:
   basic_producer& operator=(basic_producer&&) = delete;
 
   executor_type get_executor() const noexcept { return ex_; }
+
+  /// Runs `mw` around every later publish (async_publish, typed, batch, detached; not
+  /// async_send's raw records), after the middleware registered before it (middleware.hpp).
+  void use(producer_middleware mw) { detail::use(*core_, std::move(mw)); }
 
   /// Publishes `e` to its routed topic, keyed by its partition key: completes with
   /// (error_code, delivery). An empty correlation_id starts a new chain (the event's id).

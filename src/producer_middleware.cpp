@@ -1,0 +1,157 @@
+// Producer middleware (middleware.hpp): a publish with middleware runs as a coroutine on the
+// producer's strand, each middleware awaiting the next; the innermost step is the plain publish.
+// publish_call reads the prepared publish until it is handed to librdkafka, then a copy of its
+// small fields (the value is not copied), so a middleware can still read them after next().
+#include "producer_core.hpp"
+
+#include <txova/kafka/log.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace txova::kafka {
+
+namespace {
+bool envelope_header(std::string_view name) {
+  for (std::string_view own : {"event-id", "event-type", "correlation-id", "schema-version", "source", "timestamp"})
+    if (name == own) return true;
+  return false;
+}
+}  // namespace
+
+std::string_view publish_call::event_id() const noexcept { return f_->id; }
+std::string_view publish_call::event_type() const noexcept { return f_->type; }
+std::string_view publish_call::event_version() const noexcept { return f_->version; }
+std::string_view publish_call::correlation_id() const noexcept { return f_->correlation_id; }
+std::string_view publish_call::source() const noexcept { return f_->source; }
+timestamp publish_call::time() const noexcept { return f_->time; }
+std::size_t publish_call::value_size() const noexcept { return f_->value.size(); }
+std::string_view publish_call::topic() const noexcept { return f_->topic; }
+void publish_call::set_topic(std::string_view topic) { f_->topic.assign(topic); }
+std::string_view publish_call::key() const noexcept { return f_->key; }
+void publish_call::set_key(std::string_view key) {
+  f_->key.assign(key);
+  f_->has_key = true;
+}
+const std::vector<std::pair<std::string, std::string>>& publish_call::headers() const noexcept { return f_->headers; }
+std::optional<std::string_view> publish_call::header(std::string_view name) const {
+  for (const auto& [k, v] : f_->headers)
+    if (k == name) return std::string_view(v);
+  return std::nullopt;
+}
+bool publish_call::set_header(std::string_view name, std::string_view value) {
+  if (name.empty() || envelope_header(name)) return false;
+  for (auto& [k, v] : f_->headers)
+    if (k == name) {
+      v.assign(value);
+      return true;
+    }
+  f_->headers.emplace_back(name, value);
+  return true;
+}
+bool publish_call::remove_header(std::string_view name) {
+  return std::erase_if(f_->headers, [&](const auto& h) { return h.first == name; }) > 0;
+}
+
+namespace detail {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+void producer_core::use(producer_middleware mw) {
+  if (!mw) return;
+  std::lock_guard lock(middleware_mutex_);
+  auto next = middleware_ ? std::make_shared<std::vector<producer_middleware>>(*middleware_)
+                          : std::make_shared<std::vector<producer_middleware>>();
+  next->push_back(std::move(mw));
+  middleware_ = std::move(next);
+  has_middleware_ = true;
+}
+
+bool producer_core::through_middleware(const prepared_publish& p) const noexcept {
+  return has_middleware_.load(std::memory_order_relaxed) && !p.raw && !p.error;
+}
+
+namespace {
+// One publish's trip through the chain.
+struct chain_state {
+  std::shared_ptr<const std::vector<producer_middleware>> chain;
+  prepared_ptr prepared;
+  publish_fields kept;  // what publish_call reads once `prepared` is gone to librdkafka
+  publish_call call;
+  bool detached;
+  bool sent = false;
+  chain_state(std::shared_ptr<const std::vector<producer_middleware>> c, prepared_ptr p, bool d)
+      : chain(std::move(c)), prepared(std::move(p)), call(*prepared), detached(d) {}
+};
+}  // namespace
+
+void producer_core::publish_through(prepared_ptr p, publish_handler h, bool detached) {
+  std::shared_ptr<const std::vector<producer_middleware>> chain;
+  {
+    std::lock_guard lock(middleware_mutex_);
+    chain = middleware_;
+  }
+  auto state = std::make_shared<chain_state>(std::move(chain), std::move(p), detached);
+  auto slot = asio::get_associated_cancellation_slot(h);
+  auto self = shared_from_this();
+
+  // Step i of the chain: middleware i, or the publish itself after the last one. A static
+  // function: a coroutine keeps copies of its parameters, not a reference to a temporary.
+  struct stepper {
+    static asio::awaitable<publish_result> step(producer_core* core, std::shared_ptr<chain_state> s, std::size_t i) {
+      if (i < s->chain->size()) {
+        // Named, not a temporary of the co_await's full expression (GCC 12 destroys those early).
+        publish_next next = [core, s, i]() { return step(core, s, i + 1); };
+        auto r = co_await (*s->chain)[i](s->call, std::move(next));
+        co_return r;
+      }
+      if (s->sent) {
+        co_return publish_result{make_error_code(error::internal),
+                                 delivery{std::string(s->call.topic()), -1, -1, {}, 0, {},
+                                          "a producer middleware called next() twice", std::string(s->call.event_id())}};
+      }
+      s->sent = true;
+      publish_fields& f = *s->prepared;
+      s->kept.id = f.id, s->kept.type = f.type, s->kept.version = f.version, s->kept.correlation_id = f.correlation_id;
+      s->kept.source = f.source, s->kept.time = f.time, s->kept.topic = f.topic, s->kept.key = f.key, s->kept.headers = f.headers;
+      s->call = publish_call(s->kept);
+      auto token = asio::as_tuple(asio::use_awaitable);
+      auto send = [core, s](auto handler) {
+        core->publish_now(std::move(s->prepared), publish_handler(std::move(handler)), s->detached);
+      };
+      auto [ec, d] = co_await asio::async_initiate<decltype(token)&, void(error_code, delivery)>(std::move(send), token);
+      co_return publish_result{ec, std::move(d)};
+    }
+  };
+  asio::co_spawn(strand_, stepper::step(this, state, 0),
+                 asio::bind_cancellation_slot(slot, [self, state, h = std::move(h)](std::exception_ptr e, publish_result r) mutable {
+                   if (e) {
+                     std::string what = "unknown exception";
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& x) {
+                       what = x.what();
+                     } catch (...) {
+                     }
+                     logger()->error("txova producer {}: a middleware threw on event {} ({}): {}", self->cfg_.client_id,
+                                     state->call.event_id(), state->call.event_type(), what);
+                     r = publish_result{make_error_code(error::internal),
+                                        delivery{std::string(state->call.topic()), -1, -1, {}, 0, {},
+                                                 "a producer middleware threw: " + what, std::string(state->call.event_id())}};
+                   }
+                   if (!state->sent) {  // failed by a middleware before it was sent
+                     if (state->prepared && state->prepared->counted) --self->detached_waiting_;
+                     if (r.ec) ++self->stats_.failed;
+                   }
+                   self->completions_.complete(std::move(h), r.ec, std::move(r.result));
+                 }));
+}
+
+}  // namespace detail
+}  // namespace txova::kafka
