@@ -3,7 +3,11 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/txova DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS txova_kafka_core txova_kafka EXPORT txova_kafka_targets
+set(txova_installed_libraries txova_kafka_core txova_kafka)
+if(TARGET txova_kafka_metrics)
+  list(APPEND txova_installed_libraries txova_kafka_metrics)
+endif()
+install(TARGETS ${txova_installed_libraries} EXPORT txova_kafka_targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -1,0 +1,122 @@
+// txova::kafka::metrics over the fake ports: what the middleware count and time, rendered in the
+// Prometheus text format (HELP, TYPE, buckets, _sum, _count), with bounded labels.
+#include <txova/kafka/consumer.hpp>
+#include <txova/kafka/events/ride.hpp>
+#include <txova/kafka/metrics.hpp>
+#include <txova/kafka/producer.hpp>
+#include <txova/kafka/rdkafka_error.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/test/unit_test.hpp>
+#include <librdkafka/rdkafka.h>
+
+#include "fake_ports.hpp"
+#include "test_support.hpp"
+
+#include <sstream>
+
+namespace asio = boost::asio;
+using namespace txova::kafka;
+using namespace std::chrono_literals;
+using boost::system::error_code;
+
+namespace {
+
+envelope ride_event() {
+  return make_envelope(events::ride_started{ids::ride_id("ride-1"), now_utc(), location{-25.96, 32.58}},
+                       event_context{.source = "ride-service"});
+}
+
+// The value of the sample line that starts with `series` (name and labels exactly), or -1.
+double sample(const std::string& text, const std::string& series) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return -1;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(metrics_exposition)
+
+BOOST_AUTO_TEST_CASE(error_types_are_bounded_names) {
+  BOOST_TEST(error_type({}).empty());
+  BOOST_TEST(error_type(make_rdkafka_error(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)) == "_MSG_TIMED_OUT");
+  BOOST_TEST(error_type(make_error_code(error::invalid_field)) == "invalid_field");
+  BOOST_TEST(error_type(make_error_code(error::not_a_dead_letter)) == "not_a_dead_letter");
+  BOOST_TEST(error_type(boost::system::error_code(5, boost::system::generic_category())) == "generic:5");
+}
+
+BOOST_AUTO_TEST_CASE(publishes_are_counted_and_timed_by_topic_and_error) {
+  asio::io_context ioc;
+  auto port = std::make_shared<test::fake_producer_state>();
+  port->ex = ioc.get_executor();
+  producer_config c;
+  c.brokers = "fake:9092";
+  c.retries = 0;
+  c.dead_letter = false;
+  producer p(ioc.get_executor(), c, std::make_unique<test::fake_producer_port>(port));
+  metrics m;
+  p.use(m.producer_middleware());
+  int done = 0;
+  for (int i = 0; i < 3; ++i) p.async_publish(ride_event(), [&](error_code, delivery) { ++done; });
+  test::run_until(ioc, [&] { return port->sent.size() == 3; });
+  port->report(0);
+  port->report(1);
+  port->report(2, make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED), detail::persistence::not_persisted);
+  test::run_until(ioc, [&] { return done == 3; });
+  const std::string text = m.render();
+  BOOST_TEST(text.find("# TYPE messaging_client_operation_duration_seconds histogram") != std::string::npos, text);
+  BOOST_TEST(text.find("# HELP messaging_client_sent_messages_total") != std::string::npos);
+  BOOST_TEST(sample(text, R"(messaging_client_sent_messages_total{messaging_destination_name="txova.rides.v1"})") == 2);
+  BOOST_TEST(sample(text, R"(messaging_client_sent_messages_total{error_type="TOPIC_AUTHORIZATION_FAILED",messaging_destination_name="txova.rides.v1"})") == 1,
+             text);
+  BOOST_TEST(sample(text, R"(messaging_client_operation_duration_seconds_count{messaging_destination_name="txova.rides.v1",messaging_operation_name="send"})") == 2);
+  BOOST_TEST(sample(text, R"(messaging_client_operation_duration_seconds_bucket{messaging_destination_name="txova.rides.v1",messaging_operation_name="send",le="+Inf"})") == 2);
+  BOOST_TEST(text.find("le=\"0.005\"") != std::string::npos, "OpenTelemetry's buckets, from 5 ms");
+  BOOST_TEST(text.find("ride-1") == std::string::npos, "no keys or ids in labels");
+}
+
+BOOST_AUTO_TEST_CASE(handler_attempts_are_counted_timed_and_retries_seen) {
+  asio::io_context ioc;
+  auto port = std::make_shared<test::fake_consumer_state>();
+  port->ex = ioc.get_executor();
+  consumer_config cfg;
+  cfg.brokers = "fake:9092";
+  cfg.group_id = "billing";
+  cfg.topics = {"txova.rides.v1"};
+  cfg.retry_backoff = cfg.retry_backoff_max = 5ms;
+  cfg.max_retries = 2;
+  cfg.commit_interval = 20ms;
+  cfg.shutdown_timeout = 2s;
+  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
+  metrics m;
+  c.use(m.consumer_middleware());
+  int calls = 0;
+  c.routes().on("ride.*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    if (++calls == 1) throw transient_error("fare service down");
+    co_return;
+  });
+  std::optional<error_code> ran;
+  c.async_run([&](error_code ec) { ran = ec; });
+  port->assign({{"txova.rides.v1", 3}});
+  record_data d;
+  d.topic = "txova.rides.v1";
+  d.partition = 3;
+  d.offset = 0;
+  d.key = "ride-1";
+  d.value = to_json(ride_event());
+  port->record(d);
+  BOOST_TEST_REQUIRE(test::run_until(ioc, [&] { return c.stats().handled == 1; }));
+  const std::string text = m.render();
+  const std::string labels =
+      R"(messaging_consumer_group_name="billing",messaging_destination_name="txova.rides.v1",messaging_destination_partition_id="3")";
+  BOOST_TEST(sample(text, "messaging_client_consumed_messages_total{" + labels + "}") == 1, text);
+  BOOST_TEST(sample(text, "messaging_client_consumed_messages_total{error_type=\"transient\"," + labels + "}") == 1, text);
+  BOOST_TEST(sample(text, "messaging_process_duration_seconds_count{" + labels + "}") == 1);
+  BOOST_TEST(sample(text, "txova_consumer_retries_total{" + labels + "}") == 1);
+  c.stop();
+  test::run_until(ioc, [&] { return ran.has_value(); });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
