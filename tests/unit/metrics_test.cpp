@@ -3,17 +3,22 @@
 #include <txova/kafka/consumer.hpp>
 #include <txova/kafka/events/ride.hpp>
 #include <txova/kafka/metrics.hpp>
+#include <txova/kafka/metrics_endpoint.hpp>
 #include <txova/kafka/producer.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/test/unit_test.hpp>
 #include <librdkafka/rdkafka.h>
 
 #include "fake_ports.hpp"
 #include "test_support.hpp"
 
+#include <cstdlib>
 #include <sstream>
+#include <thread>
 
 namespace asio = boost::asio;
 using namespace txova::kafka;
@@ -75,6 +80,47 @@ BOOST_AUTO_TEST_CASE(publishes_are_counted_and_timed_by_topic_and_error) {
   BOOST_TEST(sample(text, R"(messaging_client_operation_duration_seconds_bucket{messaging_destination_name="txova.rides.v1",messaging_operation_name="send",le="+Inf"})") == 2);
   BOOST_TEST(text.find("le=\"0.005\"") != std::string::npos, "OpenTelemetry's buckets, from 5 ms");
   BOOST_TEST(text.find("ride-1") == std::string::npos, "no keys or ids in labels");
+}
+
+// A real Prometheus text parser (prometheus_client, from Debian) scrapes the endpoint over HTTP
+// while it serves from the io_context's own thread.
+BOOST_AUTO_TEST_CASE(an_http_scrape_parses_with_prometheus_client_and_health_says_why) {
+  asio::io_context ioc;
+  auto port = std::make_shared<test::fake_producer_state>();
+  port->ex = ioc.get_executor();
+  producer_config c;
+  c.brokers = "fake:9092";
+  c.retries = 0;
+  c.dead_letter = false;
+  producer p(ioc.get_executor(), c, std::make_unique<test::fake_producer_port>(port));
+  metrics m;
+  p.use(m.producer_middleware());
+  int done = 0;
+  for (int i = 0; i < 3; ++i) p.async_publish(ride_event(), [&](error_code, delivery) { ++done; });
+  test::run_until(ioc, [&] { return port->sent.size() == 3; });
+  port->report(0);
+  port->report(1);
+  port->report(2, make_rdkafka_error(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED), detail::persistence::not_persisted);
+  test::run_until(ioc, [&] { return done == 3; });
+
+  metrics_endpoint http(ioc.get_executor(), m, {.address = "127.0.0.1", .port = 0});
+  http.add_readiness_check("producer", []() -> asio::awaitable<std::string> { co_return "not yet connected"; });
+  std::optional<error_code> served;
+  http.async_run([&](error_code ec) { served = ec; });
+  ioc.restart();
+  auto guard = asio::make_work_guard(ioc);
+  std::thread server([&] { ioc.run(); });
+  const std::string cmd = "/usr/bin/python3 " + std::string(TXOVA_TEST_DATA_DIR) + "/scrape_check.py http://127.0.0.1:" +
+                          std::to_string(http.port());
+  const int rc = std::system(cmd.c_str());
+  asio::post(ioc, [&] {
+    http.stop();
+    guard.reset();
+  });
+  server.join();
+  BOOST_TEST(rc == 0, cmd << " exited with " << rc);
+  BOOST_TEST_REQUIRE(served.has_value());
+  BOOST_TEST(!*served, served->message());
 }
 
 BOOST_AUTO_TEST_CASE(handler_attempts_are_counted_timed_and_retries_seen) {
