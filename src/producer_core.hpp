@@ -10,6 +10,7 @@
 #include <txova/kafka/detail/security_failure.hpp>
 #include <txova/kafka/topics.hpp>
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -147,6 +148,9 @@ private:
   // Through the middleware chain (producer_middleware.cpp); the innermost step is publish_now.
   bool through_middleware(const prepared_publish& p) const noexcept;
   void publish_through(prepared_ptr p, publish_handler h, bool detached);
+  struct middleware_chain;
+  static boost::asio::awaitable<publish_result> chain_step(producer_core* core, std::shared_ptr<middleware_chain> s,
+                                                           std::size_t i);
   void flush_now(std::chrono::milliseconds timeout, flush_handler h);
 
   // the publish path (producer_core.cpp)

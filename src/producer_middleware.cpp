@@ -77,19 +77,42 @@ bool producer_core::through_middleware(const prepared_publish& p) const noexcept
   return has_middleware_.load(std::memory_order_relaxed) && !p.raw && !p.error;
 }
 
-namespace {
 // One publish's trip through the chain.
-struct chain_state {
+struct producer_core::middleware_chain {
   std::shared_ptr<const std::vector<producer_middleware>> chain;
   prepared_ptr prepared;
   publish_fields kept;  // what publish_call reads once `prepared` is gone to librdkafka
   publish_call call;
   bool detached;
   bool sent = false;
-  chain_state(std::shared_ptr<const std::vector<producer_middleware>> c, prepared_ptr p, bool d)
+  middleware_chain(std::shared_ptr<const std::vector<producer_middleware>> c, prepared_ptr p, bool d)
       : chain(std::move(c)), prepared(std::move(p)), call(*prepared), detached(d) {}
 };
-}  // namespace
+
+// Step i of the chain: middleware i, or the publish itself after the last one. A static
+// function: a coroutine keeps copies of its parameters, not a reference to a temporary.
+asio::awaitable<publish_result> producer_core::chain_step(producer_core* core, std::shared_ptr<middleware_chain> s, std::size_t i) {
+  if (i < s->chain->size()) {
+    // Named, not a temporary of the co_await's full expression (GCC 12 destroys those early).
+    publish_next next = [core, s, i]() { return chain_step(core, s, i + 1); };
+    auto r = co_await (*s->chain)[i](s->call, std::move(next));
+    co_return r;
+  }
+  if (s->sent) {
+    co_return publish_result{make_error_code(error::internal),
+                             delivery{std::string(s->call.topic()), -1, -1, {}, 0, {},
+                                      "a producer middleware called next() twice", std::string(s->call.event_id())}};
+  }
+  s->sent = true;
+  publish_fields& f = *s->prepared;
+  s->kept.id = f.id, s->kept.type = f.type, s->kept.version = f.version, s->kept.correlation_id = f.correlation_id;
+  s->kept.source = f.source, s->kept.time = f.time, s->kept.topic = f.topic, s->kept.key = f.key, s->kept.headers = f.headers;
+  s->call = publish_call(s->kept);
+  auto token = asio::as_tuple(asio::use_awaitable);
+  auto send = [core, s](publish_handler handler) { core->publish_now(std::move(s->prepared), std::move(handler), s->detached); };
+  auto [ec, d] = co_await asio::async_initiate<decltype(token)&, void(error_code, delivery)>(std::move(send), token);
+  co_return publish_result{ec, std::move(d)};
+}
 
 void producer_core::publish_through(prepared_ptr p, publish_handler h, bool detached) {
   std::shared_ptr<const std::vector<producer_middleware>> chain;
@@ -97,39 +120,11 @@ void producer_core::publish_through(prepared_ptr p, publish_handler h, bool deta
     std::lock_guard lock(middleware_mutex_);
     chain = middleware_;
   }
-  auto state = std::make_shared<chain_state>(std::move(chain), std::move(p), detached);
+  auto state = std::make_shared<middleware_chain>(std::move(chain), std::move(p), detached);
   auto slot = asio::get_associated_cancellation_slot(h);
   auto self = shared_from_this();
 
-  // Step i of the chain: middleware i, or the publish itself after the last one. A static
-  // function: a coroutine keeps copies of its parameters, not a reference to a temporary.
-  struct stepper {
-    static asio::awaitable<publish_result> step(producer_core* core, std::shared_ptr<chain_state> s, std::size_t i) {
-      if (i < s->chain->size()) {
-        // Named, not a temporary of the co_await's full expression (GCC 12 destroys those early).
-        publish_next next = [core, s, i]() { return step(core, s, i + 1); };
-        auto r = co_await (*s->chain)[i](s->call, std::move(next));
-        co_return r;
-      }
-      if (s->sent) {
-        co_return publish_result{make_error_code(error::internal),
-                                 delivery{std::string(s->call.topic()), -1, -1, {}, 0, {},
-                                          "a producer middleware called next() twice", std::string(s->call.event_id())}};
-      }
-      s->sent = true;
-      publish_fields& f = *s->prepared;
-      s->kept.id = f.id, s->kept.type = f.type, s->kept.version = f.version, s->kept.correlation_id = f.correlation_id;
-      s->kept.source = f.source, s->kept.time = f.time, s->kept.topic = f.topic, s->kept.key = f.key, s->kept.headers = f.headers;
-      s->call = publish_call(s->kept);
-      auto token = asio::as_tuple(asio::use_awaitable);
-      auto send = [core, s](auto handler) {
-        core->publish_now(std::move(s->prepared), publish_handler(std::move(handler)), s->detached);
-      };
-      auto [ec, d] = co_await asio::async_initiate<decltype(token)&, void(error_code, delivery)>(std::move(send), token);
-      co_return publish_result{ec, std::move(d)};
-    }
-  };
-  asio::co_spawn(strand_, stepper::step(this, state, 0),
+  asio::co_spawn(strand_, chain_step(this, state, 0),
                  asio::bind_cancellation_slot(slot, [self, state, h = std::move(h)](std::exception_ptr e, publish_result r) mutable {
                    if (e) {
                      std::string what = "unknown exception";

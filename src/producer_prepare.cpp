@@ -210,7 +210,9 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
     f.value = std::move(v);
     f.headers.insert(f.headers.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
   }
-  for (const auto& [name, value] : opt.headers) {
+  for (const auto& header : opt.headers) {
+    const std::string& name = header.first;  // not a structured binding: clang 14 cannot capture those
+    const std::string& value = header.second;
     if (name.empty()) return make_diagnostic(error::invalid_field, "headers", "a header of envelope " + e.id + " has an empty name");
     for (std::string_view own : {"event-id", "event-type", "correlation-id", "schema-version", "source", "timestamp"})
       if (name == own)
