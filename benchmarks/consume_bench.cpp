@@ -16,6 +16,9 @@
 #include <txova/kafka/consumer.hpp>
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/events/ride.hpp>
+#ifdef TXOVA_BENCH_METRICS
+#include <txova/kafka/metrics.hpp>
+#endif
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -52,10 +55,11 @@ enum class handler_work {
 // waiting handler from the first record's start). CPU is the whole process's from construction
 // to the n-th record.
 measurement ours_consume(const std::string& brokers, const std::string& topic, std::size_t n,
-                         handler_work work = handler_work::none) {
+                         handler_work work = handler_work::none, const consumer_middleware* mw = nullptr) {
   const double cpu0 = process_cpu_us();
   asio::io_context ioc;
   consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-ours-" + new_uuid().substr(0, 8)));
+  if (mw) c.use(*mw);
   std::size_t handled = 0;
   clock_type::time_point first{}, last{};
   double cpu = 0;
@@ -283,6 +287,18 @@ int run_consumer_section(const consume_options& o) {
     raw = best(raw, raw_consume(o.brokers, backlog_topic, n));
     raw_parse = best(raw_parse, raw_consume(o.brokers, backlog_topic, n, true));
   }
+#ifdef TXOVA_BENCH_METRICS
+  measurement plain, instrumented;
+  {
+    txova::kafka::metrics m;
+    const consumer_middleware mw = m.consumer_middleware();
+    for (int r = 0; r < rounds; ++r) {
+      progress("[consume] middleware cost round %d of %d: without, then with the metrics middleware", r + 1, rounds);
+      plain = best(plain, ours_consume(o.brokers, backlog_topic, n));
+      instrumented = best(instrumented, ours_consume(o.brokers, backlog_topic, n, handler_work::none, &mw));
+    }
+  }
+#endif
   std::printf("\nconsume throughput, backlog of %zu records, 3 partitions (best of %d, first to last record)\n", n, rounds);
   auto rate_line = [](const char* who, const measurement& m) {
     if (m.ok() && m.cpu_us_per_message > 0)
@@ -329,6 +345,12 @@ int run_consumer_section(const consume_options& o) {
     std::printf("consume_throughput not measured: ours %s, raw %s, raw + parse %s\n", rate_text(ours).c_str(),
                 rate_text(raw).c_str(), rate_text(raw_parse).c_str());
   }
+#ifdef TXOVA_BENCH_METRICS
+  if (plain.ok() && instrumented.ok())
+    std::printf("middleware_cost operation=consume off_msgs=%.0f on_msgs=%.0f ratio=%.3f off_cpu_us=%.2f on_cpu_us=%.2f cpu_ratio=%.3f\n",
+                plain.per_second, instrumented.per_second, instrumented.per_second / plain.per_second, plain.cpu_us_per_message,
+                instrumented.cpu_us_per_message, instrumented.cpu_us_per_message / plain.cpu_us_per_message);
+#endif
   if (concurrent.ok() && sequential.ok())
     std::printf("consume_scaling partitions=12 handler_ms=1 ours=%.0f sequential=%.0f speedup=%.2f\n", concurrent.per_second,
                 sequential.per_second, concurrent.per_second / sequential.per_second);

@@ -13,6 +13,9 @@
 
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/producer.hpp>
+#ifdef TXOVA_BENCH_METRICS
+#include <txova/kafka/metrics.hpp>
+#endif
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -100,9 +103,10 @@ producer_config our_config(const publish_bench_options& o, const std::string& br
 }
 
 measurement ours_throughput(const producer_config& cfg, const workload& w, std::size_t total, std::size_t window,
-                            std::size_t& failures) {
+                            std::size_t& failures, const producer_middleware* mw = nullptr) {
   asio::io_context ioc;
   producer p(ioc.get_executor(), cfg);
+  if (mw) p.use(*mw);
   std::size_t next = 0;
   failures = 0;
   const auto t0 = clock_type::now();
@@ -285,6 +289,21 @@ int run_publish_section(const publish_bench_options& o) {
       failures += f;
     }
   }
+#ifdef TXOVA_BENCH_METRICS
+  // The cost of the metrics middleware: the same run with and without it, alternating.
+  measurement plain, instrumented;
+  {
+    txova::kafka::metrics m;
+    const producer_middleware mw = m.producer_middleware();
+    for (int r = 0; r < rounds; ++r) {
+      progress("[publish] middleware cost round %d of %d: without, then with the metrics middleware", r + 1, rounds);
+      plain = best(plain, ours_throughput(fd_cfg, w, total, o.in_flight, f));
+      failures += f;
+      instrumented = best(instrumented, ours_throughput(fd_cfg, w, total, o.in_flight, f, &mw));
+      failures += f;
+    }
+  }
+#endif
   // The limit with librdkafka's own batch size (batch.size 1 000 000 instead of our 16 KiB
   // default): how far the same broker goes when batches are not capped, raw and ours alike.
   producer_config big_cfg = fd_cfg;
@@ -373,6 +392,12 @@ int run_publish_section(const publish_bench_options& o) {
   } else {
     std::printf("publish_throughput not measured: ours %s, raw %s\n", rate_text(ours_fd).c_str(), rate_text(raw).c_str());
   }
+#ifdef TXOVA_BENCH_METRICS
+  if (plain.ok() && instrumented.ok())
+    std::printf("middleware_cost operation=publish off_msgs=%.0f on_msgs=%.0f ratio=%.3f off_cpu_us=%.2f on_cpu_us=%.2f cpu_ratio=%.3f\n",
+                plain.per_second, instrumented.per_second, instrumented.per_second / plain.per_second, plain.cpu_us_per_message,
+                instrumented.cpu_us_per_message, instrumented.cpu_us_per_message / plain.cpu_us_per_message);
+#endif
   if (raw_big.ok() && ours_big.ok())
     std::printf("publish_limit batch_bytes=1000000 raw=%.0f ours=%.0f ratio=%.3f\n", raw_big.per_second, ours_big.per_second,
                 ours_big.per_second / raw_big.per_second);
