@@ -197,7 +197,16 @@ void consumer_core::use(consumer_middleware mw) {
 
 asio::awaitable<void> consumer_core::call_handler(const message_handler& h, const envelope& e, message_context& ctx, std::size_t i) {
   if (i == middleware_.size()) co_return co_await h(e, ctx);
-  handler_next next = [this, &h, &e, &ctx, i]() { return call_handler(h, e, ctx, i + 1); };  // named: see producer_middleware.cpp
+  // What the next step needs, in this frame: the closure holds one pointer, which std::function
+  // keeps inline (no allocation per step). Named, not a temporary: see producer_middleware.cpp.
+  struct step {
+    consumer_core* self;
+    const message_handler* h;
+    const envelope* e;
+    message_context* ctx;
+    std::size_t next;
+  } here{this, &h, &e, &ctx, i + 1};
+  handler_next next = [p = &here]() { return p->self->call_handler(*p->h, *p->e, *p->ctx, p->next); };
   co_await middleware_[i](e, ctx, std::move(next));
 }
 

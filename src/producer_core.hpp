@@ -149,8 +149,7 @@ private:
   bool through_middleware(const prepared_publish& p) const noexcept;
   void publish_through(prepared_ptr p, publish_handler h, bool detached);
   struct middleware_chain;
-  static boost::asio::awaitable<publish_result> chain_step(producer_core* core, std::shared_ptr<middleware_chain> s,
-                                                           std::size_t i);
+  static boost::asio::awaitable<publish_result> chain_step(producer_core* core, middleware_chain* s, std::size_t i);
   void flush_now(std::chrono::milliseconds timeout, flush_handler h);
 
   // the publish path (producer_core.cpp)

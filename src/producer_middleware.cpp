@@ -85,16 +85,18 @@ struct producer_core::middleware_chain {
   publish_call call;
   bool detached;
   bool sent = false;
-  middleware_chain(std::shared_ptr<const std::vector<producer_middleware>> c, prepared_ptr p, bool d)
-      : chain(std::move(c)), prepared(std::move(p)), call(*prepared), detached(d) {}
+  producer_core* core;
+  middleware_chain(std::shared_ptr<const std::vector<producer_middleware>> c, prepared_ptr p, bool d, producer_core* owner)
+      : chain(std::move(c)), prepared(std::move(p)), call(*prepared), detached(d), core(owner) {}
 };
 
 // Step i of the chain: middleware i, or the publish itself after the last one. A static
 // function: a coroutine keeps copies of its parameters, not a reference to a temporary.
-asio::awaitable<publish_result> producer_core::chain_step(producer_core* core, std::shared_ptr<middleware_chain> s, std::size_t i) {
+// `s` is owned by publish_through's completion handler until the whole chain has finished.
+asio::awaitable<publish_result> producer_core::chain_step(producer_core* core, middleware_chain* s, std::size_t i) {
   if (i < s->chain->size()) {
     // Named, not a temporary of the co_await's full expression (GCC 12 destroys those early).
-    publish_next next = [core, s, i]() { return chain_step(core, s, i + 1); };
+    publish_next next = [s, i]() { return chain_step(s->core, s, i + 1); };  // 16 bytes: kept inline by std::function
     auto r = co_await (*s->chain)[i](s->call, std::move(next));
     co_return r;
   }
@@ -120,11 +122,11 @@ void producer_core::publish_through(prepared_ptr p, publish_handler h, bool deta
     std::lock_guard lock(middleware_mutex_);
     chain = middleware_;
   }
-  auto state = std::make_shared<middleware_chain>(std::move(chain), std::move(p), detached);
+  auto state = std::make_shared<middleware_chain>(std::move(chain), std::move(p), detached, this);
   auto slot = asio::get_associated_cancellation_slot(h);
   auto self = shared_from_this();
 
-  asio::co_spawn(strand_, chain_step(this, state, 0),
+  asio::co_spawn(strand_, chain_step(this, state.get(), 0),
                  asio::bind_cancellation_slot(slot, [self, state, h = std::move(h)](std::exception_ptr e, publish_result r) mutable {
                    if (e) {
                      std::string what = "unknown exception";
