@@ -64,7 +64,6 @@ struct partition_state : std::enable_shared_from_this<partition_state> {
   bool idle = false;
   std::int64_t stats_lag = -1;
   std::int64_t end_offset = -1;        // where librdkafka last reported the partition's end
-  std::int64_t next_fetched = -1;      // one past the last record fetched
   std::uint64_t finished = 0;          // records finished, ever
   std::uint64_t finished_at_look = 0;  // `finished` when the hold timer last looked at it
   std::string stuck;        // why its DLQ write keeps failing (keep_retrying policy), else empty

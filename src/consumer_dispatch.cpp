@@ -34,7 +34,6 @@ void consumer_core::on_record(consumed_record r) {
   }
   partition_fsm::action a;
   if (!p->fsm.fetched(r.offset(), a)) return;
-  p->next_fetched = r.offset() + 1;
   ++stats_.received;
   ++in_flight_;
   perform(*p, a);

@@ -104,7 +104,10 @@ std::vector<partition_lag> consumer_core::lag() const {
       if (w->second >= 0) l.high_watermark = w->second;
     }
     l.next_to_commit = p->fsm.tracker().position();
-    l.at_end = p->end_offset >= 0 && (p->next_fetched < 0 || p->next_fetched >= p->end_offset);
+    // Done, not merely fetched: a record fetched but not yet handed out (or not finished) is
+    // not at the end, or a reader stopping "at the end" would drop it.
+    const std::int64_t first_not_done = p->fsm.tracker().position();
+    l.at_end = p->end_offset >= 0 && (first_not_done < 0 || first_not_done >= p->end_offset);
     // Nothing fetched yet: we read from the log start (librdkafka refreshes its low watermark
     // with the statistics), which overstates the lag when the group committed further on.
     if (l.next_to_commit < 0 && lo >= 0) l.next_to_commit = lo;

@@ -131,4 +131,37 @@ BOOST_AUTO_TEST_CASE(dead_letters_go_to_the_configured_destination) {
   f.stop();
 }
 
+// What the replayer's "stop at the end" rests on: fetched is not enough, the records must be done.
+BOOST_AUTO_TEST_CASE(a_partition_is_at_its_end_only_once_every_record_before_it_is_done) {
+  fixture f;
+  auto stream = f.c->records();
+  std::vector<consumed_record> got;
+  asio::co_spawn(f.ioc, [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto [ec, r] = co_await stream.async_next(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      got.push_back(std::move(r));
+    }
+  }, asio::detached);
+  f.port->assign({{topic, 0}});
+  for (int i = 0; i < 2; ++i) f.port->record(record_at(i, ride_event()));
+  f.port->post([](detail::consumer_events& s) { s.on_partition_end(topic, 0, 2); });
+  BOOST_TEST_REQUIRE(f.run_until([&] { return got.size() == 2; }));
+  f.run_for(20ms);
+  const auto at_end = [&] {
+    const auto lag = f.c->lag();
+    return lag.size() == 1 && lag[0].at_end;
+  };
+  BOOST_TEST(f.c->lag().at(0).end_offset == 2);
+  BOOST_TEST(!at_end(), "handed out, not done");
+  f.c->mark_done(got[0]);
+  f.run_for(20ms);  // mark_done hops onto the consumer's strand
+  BOOST_TEST(!at_end());
+  f.c->mark_done(got[1]);
+  f.run_for(20ms);
+  BOOST_TEST(at_end());
+  f.run();
+  f.stop();
+}
+
 BOOST_AUTO_TEST_SUITE_END()

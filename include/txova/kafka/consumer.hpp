@@ -70,7 +70,7 @@ struct partition_lag {
   /// Where librdkafka last reported the partition's end, with enable.partition.eof set in
   /// `properties` (-1: not reported).
   std::int64_t end_offset = -1;
-  bool at_end = false;  ///< end_offset reported and every record before it fetched (handed to the consumer)
+  bool at_end = false;  ///< end_offset reported and every record before it done (mark_done, or handled)
 
 };
 
