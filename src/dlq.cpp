@@ -13,11 +13,11 @@ bool is_json_object(std::string_view text) {
   return v && v->is_object();
 }
 
-bool is_failure_header(std::string_view name) {
+}  // namespace
+
+bool detail::is_failure_header(std::string_view name) noexcept {
   return name.starts_with("kafka_dlt-") || name.starts_with("txova_dlt-");
 }
-
-}  // namespace
 
 std::size_t record_size(const producer_record& r) noexcept {
   // Kafka's record format: a varint-framed record (at most ~25 bytes of its own) in a batch
@@ -106,7 +106,7 @@ producer_record dead_letter_record(const dead_letter& d, std::string dlq_topic,
     if (value == dead_letter_value::omitted) r.headers.emplace_back(dlt_headers::value_omitted, "true");
     if (with_original_headers)
       for (const auto& h : original_headers)
-        if (!is_failure_header(h.first)) r.headers.push_back(h);
+        if (!detail::is_failure_header(h.first)) r.headers.push_back(h);
     return record_size(r) <= max_bytes;
   };
   if (build(d, dead_letter_value::embedded, true)) return r;

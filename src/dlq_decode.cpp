@@ -100,7 +100,7 @@ boost::system::result<decoded_dead_letter, diagnostic> decode_txova(const consum
   if (auto t = text("first_failure"); t && parse_timestamp(*t)) d.failure.first_failure = *parse_timestamp(*t);
   if (auto t = text("last_failure"); t && parse_timestamp(*t)) d.failure.last_failure = *parse_timestamp(*t);
   d.failure.consumer_group = text("consumer_group");
-  std::erase_if(headers, [](const auto& h) { return h.first.starts_with("kafka_dlt-") || h.first.starts_with("txova_dlt-"); });
+  std::erase_if(headers, [](const auto& h) { return detail::is_failure_header(h.first); });
   d.original_headers = std::move(headers);
   return d;
 }

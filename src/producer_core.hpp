@@ -44,6 +44,10 @@ struct publish_fields {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+/// One of the six headers a publish writes from its envelope (event-id, event-type,
+/// correlation-id, schema-version, source, timestamp): callers and middleware cannot set them.
+bool is_envelope_header(std::string_view name) noexcept;
+
 class prepared_pool;
 
 // Validated and encoded, or the reason it must not be sent.

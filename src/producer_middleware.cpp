@@ -16,13 +16,6 @@
 
 namespace txova::kafka {
 
-namespace {
-bool envelope_header(std::string_view name) {
-  for (std::string_view own : {"event-id", "event-type", "correlation-id", "schema-version", "source", "timestamp"})
-    if (name == own) return true;
-  return false;
-}
-}  // namespace
 
 std::string_view publish_call::event_id() const noexcept { return f_->id; }
 std::string_view publish_call::event_type() const noexcept { return f_->type; }
@@ -45,7 +38,7 @@ std::optional<std::string_view> publish_call::header(std::string_view name) cons
   return std::nullopt;
 }
 bool publish_call::set_header(std::string_view name, std::string_view value) {
-  if (name.empty() || envelope_header(name)) return false;
+  if (name.empty() || detail::is_envelope_header(name)) return false;
   for (auto& [k, v] : f_->headers)
     if (k == name) {
       v.assign(value);

@@ -174,6 +174,12 @@ prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, 
   return p;
 }
 
+bool is_envelope_header(std::string_view name) noexcept {
+  for (std::string_view own : {"event-id", "event-type", "correlation-id", "schema-version", "source", "timestamp"})
+    if (name == own) return true;
+  return false;
+}
+
 diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked) {
   if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
     envelope chained = e;
@@ -214,10 +220,9 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
     const std::string& name = header.first;  // not a structured binding: clang 14 cannot capture those
     const std::string& value = header.second;
     if (name.empty()) return make_diagnostic(error::invalid_field, "headers", "a header of envelope " + e.id + " has an empty name");
-    for (std::string_view own : {"event-id", "event-type", "correlation-id", "schema-version", "source", "timestamp"})
-      if (name == own)
-        return make_diagnostic(error::invalid_field, "headers",
-                               "header \"" + name + "\" is written from the envelope; publish_options cannot set it");
+    if (is_envelope_header(name))
+      return make_diagnostic(error::invalid_field, "headers",
+                             "header \"" + name + "\" is written from the envelope; publish_options cannot set it");
     auto same = std::find_if(f.headers.begin(), f.headers.end(), [&](const auto& h) { return h.first == name; });
     if (same != f.headers.end()) same->second = value;  // replaced, never duplicated
     else f.headers.emplace_back(name, value);

@@ -49,6 +49,11 @@ struct dead_letter {
   std::optional<std::string> consumer_group{};
 };
 
+namespace detail {
+/// A header a DLQ writer of ours (or Spring's) adds for the failure: kafka_dlt-*, txova_dlt-*.
+bool is_failure_header(std::string_view name) noexcept;
+}  // namespace detail
+
 /// Header names. Partition, offset and counts are decimal text (Spring writes binary ints; text
 /// reads the same from Go, kcat and the Kafka console tools).
 namespace dlt_headers {
