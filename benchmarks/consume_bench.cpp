@@ -18,6 +18,8 @@
 #include <txova/kafka/events/ride.hpp>
 #ifdef TXOVA_BENCH_METRICS
 #include <txova/kafka/metrics.hpp>
+
+#include "bench_tracer.hpp"
 #endif
 
 #include <boost/asio/as_tuple.hpp>
@@ -55,11 +57,13 @@ enum class handler_work {
 // waiting handler from the first record's start). CPU is the whole process's from construction
 // to the n-th record.
 measurement ours_consume(const std::string& brokers, const std::string& topic, std::size_t n,
-                         handler_work work = handler_work::none, const consumer_middleware* mw = nullptr) {
+                         handler_work work = handler_work::none,
+                         const std::vector<std::shared_ptr<handler_observer>>* observers = nullptr) {
   const double cpu0 = process_cpu_us();
   asio::io_context ioc;
   consumer c(ioc.get_executor(), bench_consumer(brokers, topic, "bench-ours-" + new_uuid().substr(0, 8)));
-  if (mw) c.use(*mw);
+  if (observers)
+    for (const auto& ob : *observers) c.use(ob);
   std::size_t handled = 0;
   clock_type::time_point first{}, last{};
   double cpu = 0;
@@ -291,11 +295,13 @@ int run_consumer_section(const consume_options& o) {
   measurement plain, instrumented;
   {
     txova::kafka::metrics m;
-    const consumer_middleware mw = m.consumer_middleware();
+    std::vector<std::shared_ptr<handler_observer>> observers;
+    if (bench::observer_wanted("metrics")) observers.push_back(m.consumer_middleware());
+    if (bench::observer_wanted("tracing")) observers.push_back(consumer_tracing(std::make_shared<bench::discarding_tracer>()));
     for (int r = 0; r < rounds; ++r) {
-      progress("[consume] middleware cost round %d of %d: without, then with the metrics middleware", r + 1, rounds);
+      progress("[consume] middleware cost round %d of %d: without, then with the metrics and tracing middleware", r + 1, rounds);
       plain = best(plain, ours_consume(o.brokers, backlog_topic, n));
-      instrumented = best(instrumented, ours_consume(o.brokers, backlog_topic, n, handler_work::none, &mw));
+      instrumented = best(instrumented, ours_consume(o.brokers, backlog_topic, n, handler_work::none, &observers));
     }
   }
 #endif
@@ -347,8 +353,8 @@ int run_consumer_section(const consume_options& o) {
   }
 #ifdef TXOVA_BENCH_METRICS
   if (plain.ok() && instrumented.ok())
-    std::printf("middleware_cost operation=consume off_msgs=%.0f on_msgs=%.0f ratio=%.3f off_cpu_us=%.2f on_cpu_us=%.2f cpu_ratio=%.3f\n",
-                plain.per_second, instrumented.per_second, instrumented.per_second / plain.per_second, plain.cpu_us_per_message,
+    std::printf("middleware_cost operation=consume observers=%s off_msgs=%.0f on_msgs=%.0f ratio=%.3f off_cpu_us=%.2f on_cpu_us=%.2f cpu_ratio=%.3f\n",
+                bench::observers_text(), plain.per_second, instrumented.per_second, instrumented.per_second / plain.per_second, plain.cpu_us_per_message,
                 instrumented.cpu_us_per_message, instrumented.cpu_us_per_message / plain.cpu_us_per_message);
 #endif
   if (concurrent.ok() && sequential.ok())

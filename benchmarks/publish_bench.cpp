@@ -15,6 +15,8 @@
 #include <txova/kafka/producer.hpp>
 #ifdef TXOVA_BENCH_METRICS
 #include <txova/kafka/metrics.hpp>
+
+#include "bench_tracer.hpp"
 #endif
 
 #include <boost/asio/as_tuple.hpp>
@@ -103,10 +105,11 @@ producer_config our_config(const publish_bench_options& o, const std::string& br
 }
 
 measurement ours_throughput(const producer_config& cfg, const workload& w, std::size_t total, std::size_t window,
-                            std::size_t& failures, const producer_middleware* mw = nullptr) {
+                            std::size_t& failures, const std::vector<std::shared_ptr<publish_observer>>* observers = nullptr) {
   asio::io_context ioc;
   producer p(ioc.get_executor(), cfg);
-  if (mw) p.use(*mw);
+  if (observers)
+    for (const auto& o : *observers) p.use(o);
   std::size_t next = 0;
   failures = 0;
   const auto t0 = clock_type::now();
@@ -290,16 +293,18 @@ int run_publish_section(const publish_bench_options& o) {
     }
   }
 #ifdef TXOVA_BENCH_METRICS
-  // The cost of the metrics middleware: the same run with and without it, alternating.
+  // The cost of the metrics and tracing middleware: the same run with and without them, alternating.
   measurement plain, instrumented;
   {
     txova::kafka::metrics m;
-    const producer_middleware mw = m.producer_middleware();
+    std::vector<std::shared_ptr<publish_observer>> observers;
+    if (bench::observer_wanted("metrics")) observers.push_back(m.producer_middleware());
+    if (bench::observer_wanted("tracing")) observers.push_back(producer_tracing(std::make_shared<bench::discarding_tracer>()));
     for (int r = 0; r < rounds; ++r) {
-      progress("[publish] middleware cost round %d of %d: without, then with the metrics middleware", r + 1, rounds);
+      progress("[publish] middleware cost round %d of %d: without, then with the metrics and tracing middleware", r + 1, rounds);
       plain = best(plain, ours_throughput(fd_cfg, w, total, o.in_flight, f));
       failures += f;
-      instrumented = best(instrumented, ours_throughput(fd_cfg, w, total, o.in_flight, f, &mw));
+      instrumented = best(instrumented, ours_throughput(fd_cfg, w, total, o.in_flight, f, &observers));
       failures += f;
     }
   }
@@ -394,9 +399,12 @@ int run_publish_section(const publish_bench_options& o) {
   }
 #ifdef TXOVA_BENCH_METRICS
   if (plain.ok() && instrumented.ok())
-    std::printf("middleware_cost operation=publish off_msgs=%.0f on_msgs=%.0f ratio=%.3f off_cpu_us=%.2f on_cpu_us=%.2f cpu_ratio=%.3f\n",
-                plain.per_second, instrumented.per_second, instrumented.per_second / plain.per_second, plain.cpu_us_per_message,
-                instrumented.cpu_us_per_message, instrumented.cpu_us_per_message / plain.cpu_us_per_message);
+    std::printf("middleware_cost operation=publish observers=%s off_msgs=%.0f on_msgs=%.0f ratio=%.3f off_cpu_us=%.2f on_cpu_us=%.2f "
+                "cpu_ratio=%.3f off_caller_us=%.2f on_caller_us=%.2f\n",
+                bench::observers_text(), plain.per_second, instrumented.per_second, instrumented.per_second / plain.per_second,
+                plain.cpu_us_per_message, instrumented.cpu_us_per_message,
+                instrumented.cpu_us_per_message / plain.cpu_us_per_message, plain.caller_cpu_us_per_message,
+                instrumented.caller_cpu_us_per_message);
 #endif
   if (raw_big.ok() && ours_big.ok())
     std::printf("publish_limit batch_bytes=1000000 raw=%.0f ours=%.0f ratio=%.3f\n", raw_big.per_second, ours_big.per_second,

@@ -7,6 +7,9 @@ set(txova_installed_libraries txova_kafka_core txova_kafka)
 if(TARGET txova_kafka_metrics)
   list(APPEND txova_installed_libraries txova_kafka_metrics)
 endif()
+if(TARGET txova_kafka_opentelemetry)
+  list(APPEND txova_installed_libraries txova_kafka_opentelemetry)
+endif()
 install(TARGETS ${txova_installed_libraries} EXPORT txova_kafka_targets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

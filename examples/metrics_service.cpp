@@ -47,11 +47,13 @@ int main(int argc, char** argv) {
   metrics m;
   producer out(ioc.get_executor(), producer_config{.brokers = brokers});
   out.use(m.producer_middleware());
+  m.watch(out.telemetry());  // its retries, dead letters, queue depth
   consumer_config cfg{.brokers = brokers, .service = "billing", .topics = {std::string(topics::rides)}};
   cfg.session_timeout = 6s;
   cfg.heartbeat_interval = 1s;
   consumer in(ioc.get_executor(), cfg);
   in.use(m.consumer_middleware());
+  m.watch(in.telemetry());  // its timeouts, dead letters, commits, rebalances and lag
 
   metrics_endpoint http(ioc.get_executor(), m, {.address = "127.0.0.1", .port = port});
   http.add_readiness_check("producer", [&]() -> asio::awaitable<std::string> {

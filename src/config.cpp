@@ -223,6 +223,7 @@ boost::system::result<producer_config, diagnostic> producer_config::from_env(con
            {{"envelope", wire_format::envelope}, {"cloudevents_binary", wire_format::cloudevents_binary},
             {"cloudevents_structured", wire_format::cloudevents_structured}});
   r.flag("KAFKA_PRODUCER_DEAD_LETTER", c.dead_letter);
+  r.flag("KAFKA_LOG_MESSAGES", c.logging.each_message);
   if (auto it = env.find("KAFKA_PRODUCER_DLQ_TOPIC"); it != env.end() && !it->second.empty())
     c.dead_letter_topic = dead_letter_destination::fixed(it->second);
   r.millis("KAFKA_PRODUCER_RETRY_BACKOFF_MS", c.retry_backoff);
@@ -372,6 +373,7 @@ boost::system::result<consumer_config, diagnostic> consumer_config::from_env(con
   r.millis("KAFKA_CONSUMER_COMMIT_INTERVAL_MS", c.commit_interval);
   r.millis("KAFKA_CONSUMER_SHUTDOWN_TIMEOUT_MS", c.shutdown_timeout);
   r.flag("KAFKA_CONSUMER_DEAD_LETTER", c.dead_letter);
+  r.flag("KAFKA_LOG_MESSAGES", c.logging.each_message);
   if (auto it = env.find("KAFKA_CONSUMER_DLQ_TOPIC"); it != env.end() && !it->second.empty())
     c.dead_letter_topic = dead_letter_destination::fixed(it->second);
   r.flag("KAFKA_CONSUMER_STRICT", c.strict);

@@ -5,6 +5,8 @@
 #include <txova/kafka/detail/security_failure.hpp>
 #include <txova/kafka/detail/statistics.hpp>
 #include <txova/kafka/log.hpp>
+#include <txova/kafka/logging_middleware.hpp>
+#include <txova/kafka/tracing.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +29,8 @@ consumer_core::consumer_core(asio::any_io_executor ex, asio::strand<asio::any_io
   if (auto d = cfg_.validate()) boost::throw_exception(diagnostic_error(d));
   group_ = cfg_.effective_group_id();
   backoff_ = backoff_policy{cfg_.retry_backoff, cfg_.retry_backoff_max};
+  if (cfg_.tracer) observers_.push_back(consumer_tracing(cfg_.tracer));  // first, outermost
+  if (cfg_.logging.each_message) observers_.push_back(consumer_logging(cfg_.logging));
   port_->start(*this);
 }
 
@@ -109,6 +113,11 @@ void consumer_core::arm_tick() {
     if (ec || !self || self->destroyed_ || self->closed_) return;
     self->port_->poke();
     if (consumer_clock::now() - self->last_commit_ >= self->cfg_.commit_interval) self->commit();
+    if (self->lag_watched_.load(std::memory_order_relaxed)) {
+      auto lag = self->lag();
+      std::lock_guard lock(self->lag_mutex_);
+      self->lag_snapshot_ = std::move(lag);
+    }
     self->arm_tick();
   });
 }

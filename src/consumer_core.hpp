@@ -65,6 +65,7 @@ struct partition_state : std::enable_shared_from_this<partition_state> {
   std::int64_t stats_lag = -1;
   std::int64_t end_offset = -1;        // where librdkafka last reported the partition's end
   std::uint64_t finished = 0;          // records finished, ever
+  std::vector<observer_scope> scopes;   // the observers' per attempt (one attempt at a time per partition)
   std::uint64_t finished_at_look = 0;  // `finished` when the hold timer last looked at it
   std::string stuck;        // why its DLQ write keeps failing (keep_retrying policy), else empty
   std::string fetch_error;  // a partition-level error librdkafka reports, until records flow again
@@ -84,6 +85,7 @@ public:
 
   router& routes() { return routes_; }
   void use(consumer_middleware mw);
+  void use(std::shared_ptr<handler_observer> o);
   void run(run_handler h);
   void next_record(record_handler h);
   void mark_done(const consumed_record& r);
@@ -92,6 +94,9 @@ public:
   void health_check(consumer_health_handler h);
   consumer_stats stats() const;  // any thread
   std::vector<partition_lag> lag() const;
+  /// lag() as of the last tick, from any thread; the first call asks the ticks to keep it.
+  std::vector<partition_lag> lag_snapshot() const;
+  const std::string& group() const noexcept { return group_; }
   diagnostic failure() const;  // any thread
   void destroy_soon() noexcept;
   void destroy() noexcept;
@@ -160,6 +165,9 @@ private:
   boost::asio::any_io_executor ex_;  // strand_
   consumer_config cfg_;
   std::string group_;
+  mutable std::mutex lag_mutex_;
+  std::vector<partition_lag> lag_snapshot_;  // under lag_mutex_
+  mutable std::atomic<bool> lag_watched_{false};
   backoff_policy backoff_;
   router routes_;
   completion_queue completions_;
@@ -176,6 +184,9 @@ private:
   std::deque<std::pair<partition_state*, consumed_record>> buffer_;  // fetched, not yet dispatched
   record_handler record_waiter_;
   std::vector<consumer_middleware> middleware_;  // outermost first; fixed once running
+  std::vector<std::shared_ptr<handler_observer>> observers_;  // outside the middleware; fixed once running
+  void observe_before(partition_state& p, const envelope& e, message_context& ctx) noexcept;
+  void observe_after(partition_state& p, const envelope& e, message_context& ctx, const std::exception_ptr& failure) noexcept;
   // The handler through middleware_[i...]; the handler itself past the last one.
   boost::asio::awaitable<void> call_handler(const message_handler& h, const envelope& e, message_context& ctx, std::size_t i);
   std::vector<run_handler> shutdown_waiters_;      // async_run in records() mode: the end of shutdown
@@ -186,7 +197,7 @@ private:
   struct counters {
     std::atomic<std::uint64_t> received{0}, handled{0}, failed{0}, timed_out{0}, retried{0}, dead_lettered{0}, poison{0},
         skipped{0}, tombstones{0}, partition_errors{0}, dead_letter_failures{0}, trimmed{0}, commits{0}, rebalances{0},
-        unknown_actor_types{0};
+        unknown_actor_types{0}, malformed_traceparents{0};
   };
   counters stats_;
   std::atomic<std::size_t> assigned_{0}, in_flight_{0}, held_{0}, stuck_{0};

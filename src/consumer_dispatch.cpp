@@ -194,6 +194,38 @@ void consumer_core::use(consumer_middleware mw) {
   if (mw) middleware_.push_back(std::move(mw));
 }
 
+void consumer_core::use(std::shared_ptr<handler_observer> o) {
+  if (ran_ || records_mode_ || started_)
+    throw diagnostic_error(make_diagnostic(error::invalid_config, "middleware",
+                                           "consumer " + group_ + ": use() after the consumer started; add observers before async_run"));
+  if (o) observers_.push_back(std::move(o));
+}
+
+// Observers must not fail a record: what one throws is logged and dropped.
+void consumer_core::observe_before(partition_state& p, const envelope& e, message_context& ctx) noexcept {
+  p.scopes.resize(observers_.size());
+  for (std::size_t i = 0; i < observers_.size(); ++i) {
+    p.scopes[i] = observer_scope{std::chrono::steady_clock::now(), nullptr};
+    try {
+      observers_[i]->before(e, ctx, p.scopes[i]);
+    } catch (...) {
+      logger()->error("consumer {}: a handler observer's before() threw on event {}", group_, e.id);
+    }
+  }
+}
+
+void consumer_core::observe_after(partition_state& p, const envelope& e, message_context& ctx,
+                                  const std::exception_ptr& failure) noexcept {
+  for (std::size_t i = observers_.size(); i-- > 0;) {
+    try {
+      observers_[i]->after(e, ctx, failure, p.scopes[i]);
+    } catch (...) {
+      logger()->error("consumer {}: a handler observer's after() threw on event {}", group_, e.id);
+    }
+    p.scopes[i].data.reset();
+  }
+}
+
 asio::awaitable<void> consumer_core::call_handler(const message_handler& h, const envelope& e, message_context& ctx, std::size_t i) {
   if (i == middleware_.size()) co_return co_await h(e, ctx);
   // What the next step needs, in this frame: the closure holds one pointer, which std::function
@@ -213,6 +245,7 @@ asio::awaitable<void> consumer_core::call_handler(const message_handler& h, cons
 asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_record& r, const envelope& env,
                                             const message_handler& handler) {
   message_context ctx(r, group_, env, 1);
+  ctx.count_malformed_traces_in(&stats_.malformed_traceparents);
   timestamp first_failure{};
   for (int attempt = 1;; ++attempt) {
     ctx.set_attempt(attempt);
@@ -221,12 +254,14 @@ asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_r
     // Inside the handler a cancelled coroutine throws at its next co_await, whatever it awaits
     // (the flag belongs to the whole coroutine chain, so it is switched around the call).
     co_await asio::this_coro::throw_if_cancelled(true);
+    if (!observers_.empty()) observe_before(p, env, ctx);
     try {
       if (middleware_.empty()) co_await handler(env, ctx);
       else co_await call_handler(handler, env, ctx, 0);
     } catch (...) {
       failure = std::current_exception();
     }
+    if (!observers_.empty()) observe_after(p, env, ctx, failure);
     co_await asio::this_coro::throw_if_cancelled(false);
     p.handler_running = false;
     const bool timed_out = p.timed_out;

@@ -65,6 +65,7 @@ consumer_stats consumer_core::stats() const {
   s.commits = stats_.commits;
   s.rebalances = stats_.rebalances;
   s.unknown_actor_types = stats_.unknown_actor_types;
+  s.malformed_traceparents = stats_.malformed_traceparents;
   s.assigned = assigned_;
   s.in_flight = in_flight_;
   s.paused = held_;

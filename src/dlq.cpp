@@ -1,4 +1,5 @@
 #include <txova/kafka/dlq.hpp>
+#include <txova/kafka/trace_context.hpp>
 
 #include <txova/kafka/detail/base64.hpp>
 #include <txova/kafka/detail/json_text.hpp>
@@ -107,6 +108,7 @@ producer_record dead_letter_record(const dead_letter& d, std::string dlq_topic,
     if (with_original_headers)
       for (const auto& h : original_headers)
         if (!detail::is_failure_header(h.first)) r.headers.push_back(h);
+    detail::keep_one_trace_header(r.headers);  // the failed record's trace, once
     return record_size(r) <= max_bytes;
   };
   if (build(d, dead_letter_value::embedded, true)) return r;

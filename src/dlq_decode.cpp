@@ -2,6 +2,7 @@
 // value with failure headers); the filters a replay or a listing applies; the record a replay
 // republishes.
 #include <txova/kafka/dlq.hpp>
+#include <txova/kafka/trace_context.hpp>
 #include <txova/kafka/router.hpp>
 
 #include <txova/kafka/detail/base64.hpp>
@@ -199,6 +200,7 @@ std::optional<producer_record> replay_record(const decoded_dead_letter& d, std::
   r.value = d.failure.original_value;
   for (const auto& h : d.original_headers)
     if (h.first != replay_headers::replay_count && h.first != replay_headers::replayed_from) r.headers.push_back(h);
+  detail::keep_one_trace_header(r.headers);  // the original trace continues, once
   r.headers.emplace_back(replay_headers::replay_count, std::to_string(d.replay_count + 1));
   r.headers.emplace_back(replay_headers::replayed_from,
                          d.dlq_topic + "/" + std::to_string(d.dlq_partition) + "/" + std::to_string(d.dlq_offset));

@@ -22,7 +22,11 @@ std::shared_ptr<spdlog::logger> logger() {
 }
 
 void detail::log_librdkafka(std::string_view client, int level, const char* facility, const char* message) {
-  const auto spd = level <= 3 ? spdlog::level::err
+  // A FAIL line is a broker connection failure that librdkafka also reports to the error
+  // callback, which the producer and consumer log with its error name: said once, there.
+  const bool reported_again = facility && std::string_view(facility) == "FAIL";
+  const auto spd = reported_again ? spdlog::level::debug
+                   : level <= 3 ? spdlog::level::err
                    : level == 4 ? spdlog::level::warn
                    : level <= 6 ? spdlog::level::info
                                 : spdlog::level::debug;

@@ -6,6 +6,8 @@
 #include <txova/kafka/detail/publish_check.hpp>
 #include <txova/kafka/dlq.hpp>
 #include <txova/kafka/log.hpp>
+#include <txova/kafka/logging_middleware.hpp>
+#include <txova/kafka/tracing.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
 
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -30,6 +32,9 @@ producer_core::producer_core(boost::asio::any_io_executor ex, boost::asio::stran
   policy_.retries = cfg_.retries;
   policy_.backoff = backoff_policy{cfg_.retry_backoff, cfg_.retry_backoff_max};
   policy_.resend_possibly_persisted = cfg_.resend_possibly_persisted;
+  // The config's middleware come first, outermost: a span covers what the user's add.
+  if (cfg_.tracer) use(producer_tracing(cfg_.tracer));
+  if (cfg_.logging.each_message) use(producer_logging(cfg_.logging));
   port_->start(*this);
 }
 
@@ -38,6 +43,7 @@ producer_core::~producer_core() { destroy(); }
 // ---- submit ----------------------------------------------------------------------------------
 
 void producer_core::publish(prepared_ptr p, publish_handler h) {
+  if (has_observers_.load(std::memory_order_relaxed) && !p->raw && !p->error) begin_observers(*p);
   if (through_middleware(*p)) return publish_through(std::move(p), std::move(h), false);
   on_strand([self = shared_from_this(), p = std::move(p), h = std::move(h)]() mutable {
     self->publish_now(std::move(p), std::move(h), false);
@@ -58,6 +64,7 @@ error_code producer_core::publish_detached(prepared_ptr p, publish_handler h) {
   } else if (!refused) {
     p->counted = true;
   }
+  if (!refused && has_observers_.load(std::memory_order_relaxed) && !p->raw) begin_observers(*p);
   if (!refused && through_middleware(*p)) {
     publish_through(std::move(p), std::move(h), true);
     return refused;
@@ -89,9 +96,11 @@ void producer_core::submit(op_ptr op) {
 void producer_core::fail_now(op_ptr op, error_code ec, const std::string& message) {
   ++stats_.failed;
   log_failure(*op, "not published", message);
+  publish_result r{ec, delivery{op->topic, -1, -1, {}, 0, {}, message, op->id}};
+  if (op->observers) end_observers(publish_call(*op), *op, r);
   if (op->handler) {
     --in_flight_;
-    completions_.complete(std::move(op->handler), ec, delivery{op->topic, -1, -1, {}, 0, {}, message, op->id});
+    completions_.complete(std::move(op->handler), r.ec, std::move(r.result));
   }
   forget(op);
 }
@@ -297,17 +306,20 @@ void producer_core::connect_cancellation(op_ptr op) {
 }
 
 void producer_core::answer(op_ptr op) {
-  if (!op->handler) return;
-  --in_flight_;
+  if (!op->handler && !op->observers) return;
   const publish_outcome& o = op->fsm.answer();
-  delivery d{op->topic, -1, -1, {}, op->fsm.attempts(), {}, o.message, op->id};
+  publish_result r{o.ec, delivery{op->topic, -1, -1, {}, op->fsm.attempts(), {}, o.message, op->id}};
+  delivery& d = r.result;
   if (o.delivered) {
     d.partition = op->partition_stored;
     d.offset = op->offset_stored;
     if (op->timestamp_ms >= 0) d.broker_time = timestamp(std::chrono::milliseconds(op->timestamp_ms));
   }
   if (o.dead_lettered) d.dead_letter_topic = op->dead_letter->topic;
-  completions_.complete(std::move(op->handler), o.ec, std::move(d));
+  if (op->observers) end_observers(publish_call(*op), *op, r);
+  if (!op->handler) return;
+  --in_flight_;
+  completions_.complete(std::move(op->handler), r.ec, std::move(d));
 }
 
 void producer_core::finished(op_ptr op) {
@@ -323,9 +335,8 @@ void producer_core::finished(op_ptr op) {
     if (caller_gone) ++stats_.failed_after_cancel;
     if (o.dead_lettered) {
       ++stats_.dead_lettered;
-      logger()->error("txova producer {}: event {} (correlation {}) not delivered after {} attempts: {}; written to {}{}",
-                      cfg_.client_id, op->id, op->correlation_id, op->fsm.attempts(), o.message,
-                      op->dead_letter->topic, caller_gone ? " (its publish had been cancelled)" : "");
+      log_failure(*op, "not delivered after " + std::to_string(op->fsm.attempts()) + " attempt(s)",
+                  o.message + "; written to " + op->dead_letter->topic + (caller_gone ? " (its publish had been cancelled)" : ""));
     } else {
       log_failure(*op, caller_gone ? "not delivered (its publish had been cancelled)" : "not delivered", o.message);
     }
@@ -345,13 +356,24 @@ std::string producer_core::current_topic(const publish_op& op) const {
   return op.fsm.sending_to() == publish_fsm::target::dead_letter && op.dead_letter ? op.dead_letter->topic : op.topic;
 }
 
+// A publish that failed for good: logged once, with everything an operator searches by.
 void producer_core::log_failure(const publish_op& op, std::string_view what, const std::string& why) const {
+  const auto level = static_cast<spdlog::level::level_enum>(spdlog_level(cfg_.logging.failed));
+  auto l = logger();
+  if (!l->should_log(level)) return;
   if (op.raw)
-    return logger()->error("txova producer {}: record for topic {} (key \"{}\") {}: {}", cfg_.client_id, op.topic,
-                           op.key, what, why);
-  logger()->error("txova producer {}: event {} (type {}, correlation {}) {}: {}", cfg_.client_id,
+    return l->log(level, "txova producer {}: record for topic {} (key \"{}\") {}: {}", cfg_.client_id, op.topic, op.key, what, why);
+  // The fsm's texts may say "not delivered (...)" themselves: said once.
+  constexpr std::string_view said = "not delivered";
+  if (what.starts_with(said) && std::string_view(why).starts_with(said)) {
+    what.remove_prefix(said.size());
+    return l->log(level, "txova producer {}: event {} (type {}, correlation {}, topic {}) {}{}", cfg_.client_id,
                   op.id.empty() ? "?" : op.id, op.type.empty() ? "?" : op.type,
-                  op.correlation_id.empty() ? "?" : op.correlation_id, what, why);
+                  op.correlation_id.empty() ? "?" : op.correlation_id, op.topic, why, what);
+  }
+  l->log(level, "txova producer {}: event {} (type {}, correlation {}, topic {}) {}: {}", cfg_.client_id,
+         op.id.empty() ? "?" : op.id, op.type.empty() ? "?" : op.type, op.correlation_id.empty() ? "?" : op.correlation_id,
+         op.topic, what, why);
 }
 
 }  // namespace txova::kafka::detail

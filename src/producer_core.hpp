@@ -2,6 +2,7 @@
 // The producer's logic over a producer_port (librdkafka's, src/producer_wire.cpp, or a fake):
 // pending publishes driven by their publish_fsm, the queue of publishes waiting for room in
 // librdkafka's queue, cancellation, flush, close and health. Used only from its executor.
+#include <txova/kafka/middleware.hpp>
 #include <txova/kafka/producer.hpp>
 
 #include <txova/kafka/detail/completion_queue.hpp>
@@ -42,6 +43,32 @@ struct publish_fields {
   // itself (it usually is a dead letter).
   bool raw = false;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::optional<trace_context> trace;  // the caller's, then a tracing observer's send span
+  // The observers this publish began with, and what each keeps until after() (then null/empty).
+  std::shared_ptr<const std::vector<std::shared_ptr<publish_observer>>> observers;
+  std::vector<observer_scope> scopes;
+
+  // Member by member: std::swap's three moves would copy the inline trace three times.
+  friend void swap(publish_fields& a, publish_fields& b) noexcept {
+    using std::swap;
+    swap(a.value, b.value);
+    swap(a.key, b.key);
+    swap(a.has_key, b.has_key);
+    swap(a.has_value, b.has_value);
+    swap(a.partition, b.partition);
+    swap(a.topic, b.topic);
+    swap(a.id, b.id);
+    swap(a.type, b.type);
+    swap(a.version, b.version);
+    swap(a.source, b.source);
+    swap(a.correlation_id, b.correlation_id);
+    swap(a.time, b.time);
+    swap(a.raw, b.raw);
+    swap(a.headers, b.headers);
+    if (a.trace || b.trace) swap(a.trace, b.trace);
+    swap(a.observers, b.observers);
+    swap(a.scopes, b.scopes);
+  }
 };
 
 /// One of the six headers a publish writes from its envelope (event-id, event-type,
@@ -88,17 +115,19 @@ public:
   prepared_ptr prepare_one(const envelope& e, const publish_options& opt);
   prepared_ptr prepare_raw(producer_record r);
   prepared_ptr prepare_failed(std::string_view type, diagnostic why);
-  prepared_ptr prepare_checked(const envelope& e, std::string key, const publish_options& opt);
+  prepared_ptr prepare_checked(const envelope& e, std::string key, const publish_options& opt, const trace_context* trace);
   // The public operations hop onto the strand (at once when already on it, or on one thread).
   void publish(prepared_ptr p, publish_handler h);
   /// Adds a middleware around every later publish (any thread; producer_middleware.cpp).
   void use(producer_middleware mw);
+  void use(std::shared_ptr<publish_observer> o);
   void publish_batch(std::vector<envelope> envelopes, batch_handler h);
   boost::system::error_code publish_detached(prepared_ptr p, publish_handler h);
   void flush(std::chrono::milliseconds timeout, flush_handler h);
   void close(std::chrono::milliseconds timeout, close_handler h);
   void health_check(std::chrono::milliseconds timeout, health_handler h);
   producer_stats stats() const;  // any thread
+  const producer_config& config() const noexcept { return cfg_; }
   /// From the producer's destructor: on the strand, now or as soon as it is free.
   void destroy_soon() noexcept;
   void destroy() noexcept;
@@ -157,7 +186,8 @@ private:
   void flush_now(std::chrono::milliseconds timeout, flush_handler h);
 
   // the publish path (producer_core.cpp)
-  diagnostic prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked = false);
+  diagnostic prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked = false,
+                     const trace_context* trace = nullptr);
   op_ptr make_op(publish_handler h, prepared_publish&& p);
   void submit(op_ptr op);
   void apply(op_ptr op, const publish_fsm::action& a);
@@ -202,6 +232,11 @@ private:
   mutable std::mutex middleware_mutex_;
   std::shared_ptr<const std::vector<producer_middleware>> middleware_;
   std::atomic<bool> has_middleware_{false};
+  std::shared_ptr<const std::vector<std::shared_ptr<publish_observer>>> observers_;  // under middleware_mutex_
+  std::atomic<bool> has_observers_{false};
+  // before() of each observer, on the caller's thread; after() in reverse, once, then forgets them.
+  void begin_observers(publish_fields& f);
+  static void end_observers(const publish_call& call, publish_fields& f, const publish_result& r) noexcept;
   prepared_ptr take_prepared();
   std::deque<op_ptr> room_waiters_;
   std::atomic<std::size_t> detached_waiting_{0};

@@ -305,11 +305,13 @@ prepared_ptr prepare_record(producer_core& c, producer_record r) { return c.prep
 prepared_ptr prepare_failed(producer_core& c, std::string_view type, diagnostic why) {
   return c.prepare_failed(type, std::move(why));
 }
-prepared_ptr prepare_checked(producer_core& c, const envelope& e, std::string key, const publish_options& o) {
-  return c.prepare_checked(e, std::move(key), o);
+prepared_ptr prepare_checked(producer_core& c, const envelope& e, std::string key, const publish_options& o,
+                             const trace_context* trace) {
+  return c.prepare_checked(e, std::move(key), o, trace);
 }
 void start_publish(producer_core& c, prepared_ptr p, publish_handler h) { c.publish(std::move(p), std::move(h)); }
 void use(producer_core& c, producer_middleware mw) { c.use(std::move(mw)); }
+void use(producer_core& c, std::shared_ptr<publish_observer> o) { c.use(std::move(o)); }
 void start_publish_batch(producer_core& c, std::vector<envelope> es, batch_handler h) {
   c.publish_batch(std::move(es), std::move(h));
 }
@@ -322,6 +324,7 @@ void start_health_check(producer_core& c, std::chrono::milliseconds t, health_ha
   c.health_check(t, std::move(h));
 }
 producer_stats stats(const producer_core& c) { return c.stats(); }
+const std::string& client_id(const producer_core& c) { return c.config().client_id; }
 void destroy(producer_core& c) noexcept { c.destroy_soon(); }
 
 }  // namespace txova::kafka::detail

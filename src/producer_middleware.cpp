@@ -51,6 +51,12 @@ bool publish_call::remove_header(std::string_view name) {
   return std::erase_if(f_->headers, [&](const auto& h) { return h.first == name; }) > 0;
 }
 
+const std::optional<trace_context>& publish_call::trace() const noexcept { return f_->trace; }
+void publish_call::set_trace(const trace_context& t) {
+  f_->trace = t;
+  detail::set_trace_headers(f_->headers, t);
+}
+
 namespace detail {
 
 namespace asio = boost::asio;
@@ -66,6 +72,48 @@ void producer_core::use(producer_middleware mw) {
   has_middleware_ = true;
 }
 
+void producer_core::use(std::shared_ptr<publish_observer> o) {
+  if (!o) return;
+  std::lock_guard lock(middleware_mutex_);
+  auto next = observers_ ? std::make_shared<std::vector<std::shared_ptr<publish_observer>>>(*observers_)
+                         : std::make_shared<std::vector<std::shared_ptr<publish_observer>>>();
+  next->push_back(std::move(o));
+  observers_ = std::move(next);
+  has_observers_ = true;
+}
+
+void producer_core::begin_observers(publish_fields& f) {
+  {
+    std::lock_guard lock(middleware_mutex_);
+    f.observers = observers_;
+  }
+  f.scopes.resize(f.observers->size());
+  publish_call call(f);
+  for (std::size_t i = 0; i < f.observers->size(); ++i) {
+    f.scopes[i].started = std::chrono::steady_clock::now();
+    try {
+      (*f.observers)[i]->before(call, f.scopes[i]);
+    } catch (const std::exception& x) {  // an observer's bug must not fail the publish
+      logger()->error("txova producer {}: a publish observer's before() threw on event {}: {}", cfg_.client_id, f.id, x.what());
+    } catch (...) {
+      logger()->error("txova producer {}: a publish observer's before() threw on event {}", cfg_.client_id, f.id);
+    }
+  }
+}
+
+void producer_core::end_observers(const publish_call& call, publish_fields& f, const publish_result& r) noexcept {
+  auto observers = std::move(f.observers);
+  f.observers.reset();
+  for (std::size_t i = observers->size(); i-- > 0;) {
+    try {
+      (*observers)[i]->after(call, r, f.scopes[i]);
+    } catch (...) {
+      logger()->error("txova producer: a publish observer's after() threw on event {}", call.event_id());
+    }
+  }
+  f.scopes.clear();
+}
+
 bool producer_core::through_middleware(const prepared_publish& p) const noexcept {
   return has_middleware_.load(std::memory_order_relaxed) && !p.raw && !p.error;
 }
@@ -75,6 +123,7 @@ struct producer_core::middleware_chain {
   std::shared_ptr<const std::vector<producer_middleware>> chain;
   prepared_ptr prepared;
   publish_fields kept;  // what publish_call reads once `prepared` is gone to librdkafka
+  publish_fields observed;  // the observers and their scopes: outside the chain
   publish_call call;
   bool detached;
   bool sent = false;
@@ -102,6 +151,7 @@ asio::awaitable<publish_result> producer_core::chain_step(producer_core* core, m
   publish_fields& f = *s->prepared;
   s->kept.id = f.id, s->kept.type = f.type, s->kept.version = f.version, s->kept.correlation_id = f.correlation_id;
   s->kept.source = f.source, s->kept.time = f.time, s->kept.topic = f.topic, s->kept.key = f.key, s->kept.headers = f.headers;
+  s->kept.trace = f.trace;
   s->call = publish_call(s->kept);
   auto token = asio::as_tuple(asio::use_awaitable);
   auto send = [core, s](publish_handler handler) { core->publish_now(std::move(s->prepared), std::move(handler), s->detached); };
@@ -116,6 +166,9 @@ void producer_core::publish_through(prepared_ptr p, publish_handler h, bool deta
     chain = middleware_;
   }
   auto state = std::make_shared<middleware_chain>(std::move(chain), std::move(p), detached, this);
+  state->observed.observers = std::move(state->prepared->observers);
+  state->observed.scopes.swap(state->prepared->scopes);
+  state->prepared->observers.reset();
   auto slot = asio::get_associated_cancellation_slot(h);
   auto self = shared_from_this();
 
@@ -135,6 +188,7 @@ void producer_core::publish_through(prepared_ptr p, publish_handler h, bool deta
                                         delivery{std::string(state->call.topic()), -1, -1, {}, 0, {},
                                                  "a producer middleware threw: " + what, std::string(state->call.event_id())}};
                    }
+                   if (state->observed.observers) end_observers(state->call, state->observed, r);
                    if (!state->sent) {  // failed by a middleware before it was sent
                      if (state->prepared && state->prepared->counted) --self->detached_waiting_;
                      if (r.ec) ++self->stats_.failed;

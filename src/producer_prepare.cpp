@@ -8,6 +8,7 @@
 #include <txova/kafka/detail/publish_check.hpp>
 #include <txova/kafka/dlq.hpp>
 #include <txova/kafka/topics.hpp>
+#include <txova/kafka/tracing.hpp>
 #include <txova/kafka/detail/envelope_json.hpp>
 
 namespace txova::kafka::detail {
@@ -29,6 +30,9 @@ void prepared_publish::reset() noexcept {
   time = {};
   raw = false;
   headers.clear();
+  trace.reset();
+  observers.reset();
+  scopes.clear();
   error = {};
   counted = false;
 }
@@ -106,7 +110,7 @@ producer_core::op_ptr producer_core::make_op(publish_handler h, prepared_publish
   publish_op& op = *node;
   op.self = std::prev(ops_.end());
   // A swap, not a move: the node's old strings, with their capacity, go back to the pool with p.
-  std::swap(static_cast<publish_fields&>(op), static_cast<publish_fields&>(p));
+  swap(static_cast<publish_fields&>(op), static_cast<publish_fields&>(p));
   op.handler.swap(h);  // Boost 1.81: any_completion_handler move-assignment recurses; swap does not
   ++in_flight_;
   return &op;
@@ -148,6 +152,7 @@ prepared_ptr producer_core::prepare_raw(producer_record r) {
   if (r.value) p->value = std::move(*r.value);
   p->partition = r.partition;
   p->headers = std::move(r.headers);
+  keep_one_trace_header(p->headers);  // a record copied from elsewhere (a replay) carries one trace
   for (const auto& [k, v] : p->headers)
     if (k == "event-id") p->id = v;
     else if (k == "correlation-id") p->correlation_id = v;
@@ -167,10 +172,11 @@ prepared_ptr producer_core::prepare_failed(std::string_view type, diagnostic why
   return p;
 }
 
-prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, const publish_options& opt) {
+prepared_ptr producer_core::prepare_checked(const envelope& e, std::string key, const publish_options& opt,
+                                            const trace_context* trace) {
   prepared_ptr p = take_prepared();
   p->key = std::move(key);
-  p->error = prepare(*p, e, opt, true);
+  p->error = prepare(*p, e, opt, true, trace);
   return p;
 }
 
@@ -180,11 +186,12 @@ bool is_envelope_header(std::string_view name) noexcept {
   return false;
 }
 
-diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked) {
+diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const publish_options& opt, bool payload_checked,
+                                  const trace_context* trace) {
   if (e.correlation_id.empty()) {  // a new chain: the event's own id (rare, so a copy is fine)
     envelope chained = e;
     chained.correlation_id = e.id;
-    return prepare(f, chained, opt, payload_checked);
+    return prepare(f, chained, opt, payload_checked, trace);
   }
   // Assignments, not constructions: a reused prepared publish keeps its strings' capacity.
   f.id = e.id;  // for the log line, should validation fail
@@ -226,6 +233,12 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
     auto same = std::find_if(f.headers.begin(), f.headers.end(), [&](const auto& h) { return h.first == name; });
     if (same != f.headers.end()) same->second = value;  // replaced, never duplicated
     else f.headers.emplace_back(name, value);
+  }
+  // The caller's trace, if given (a tracing observer takes the ambient one, on this thread too).
+  if (!trace) trace = opt.trace;
+  if (trace && trace->valid()) {
+    f.trace = *trace;
+    set_trace_headers(f.headers, *f.trace);
   }
   return {};
 }

@@ -126,6 +126,7 @@ struct fake_consumer_state {
   std::vector<std::pair<std::string, std::int32_t>> trims{};                // every held partition stopped
   std::size_t trim_looks = 0;                                                // trim_held calls
   std::vector<std::size_t> trim_limits{};                                    // the limit of each call
+  std::map<std::pair<std::string, std::int32_t>, std::pair<std::int64_t, std::int64_t>> watermarks{};  // low, high
   bool closing = false;
   bool closed = false;
 
@@ -192,8 +193,10 @@ public:
     s_->trims.push_back(key);
     return true;
   }
-  std::optional<std::pair<std::int64_t, std::int64_t>> watermarks(std::string_view, std::int32_t) const override {
-    return std::nullopt;
+  std::optional<std::pair<std::int64_t, std::int64_t>> watermarks(std::string_view topic, std::int32_t partition) const override {
+    auto it = s_->watermarks.find({std::string(topic), partition});
+    if (it == s_->watermarks.end()) return std::nullopt;
+    return it->second;
   }
   boost::system::error_code close() override {
     s_->closing = true;

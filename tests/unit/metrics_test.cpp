@@ -13,7 +13,7 @@
 #include <boost/test/unit_test.hpp>
 #include <librdkafka/rdkafka.h>
 
-#include "fake_ports.hpp"
+#include "client_fixtures.hpp"
 #include "test_support.hpp"
 
 #include <cstdlib>
@@ -32,13 +32,7 @@ envelope ride_event() {
                        event_context{.source = "ride-service"});
 }
 
-// The value of the sample line that starts with `series` (name and labels exactly), or -1.
-double sample(const std::string& text, const std::string& series) {
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
+double sample(const std::string& text, const std::string& series) { return test::prometheus_sample(text, series); }
 
 }  // namespace
 
@@ -127,14 +121,7 @@ BOOST_AUTO_TEST_CASE(handler_attempts_are_counted_timed_and_retries_seen) {
   asio::io_context ioc;
   auto port = std::make_shared<test::fake_consumer_state>();
   port->ex = ioc.get_executor();
-  consumer_config cfg;
-  cfg.brokers = "fake:9092";
-  cfg.group_id = "billing";
-  cfg.topics = {"txova.rides.v1"};
-  cfg.retry_backoff = cfg.retry_backoff_max = 5ms;
-  cfg.max_retries = 2;
-  cfg.commit_interval = 20ms;
-  cfg.shutdown_timeout = 2s;
+  const consumer_config cfg = test::fake_consumer_config(2);
   consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
   metrics m;
   c.use(m.consumer_middleware());

@@ -8,7 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "fake_ports.hpp"
+#include "client_fixtures.hpp"
 #include "test_support.hpp"
 
 namespace asio = boost::asio;
@@ -18,20 +18,7 @@ using boost::system::error_code;
 
 namespace {
 
-struct producer_fixture {
-  asio::io_context ioc;
-  std::shared_ptr<test::fake_producer_state> port = std::make_shared<test::fake_producer_state>();
-  std::optional<producer> p;
-  producer_fixture() {
-    port->ex = ioc.get_executor();
-    port->auto_ack = true;
-    producer_config c;
-    c.brokers = "fake:9092";
-    c.retries = 0;
-    c.dead_letter = false;
-    p.emplace(ioc.get_executor(), std::move(c), std::make_unique<test::fake_producer_port>(port));
-  }
-};
+using producer_fixture = test::fake_producer;
 
 envelope ride_event() {
   return make_envelope(events::ride_started{ids::ride_id("ride-1"), now_utc(), location{-25.96, 32.58}},
@@ -124,14 +111,7 @@ BOOST_AUTO_TEST_CASE(consumer_middleware_wrap_each_attempt_outermost_first_and_p
   asio::io_context ioc;
   auto port = std::make_shared<test::fake_consumer_state>();
   port->ex = ioc.get_executor();
-  consumer_config cfg;
-  cfg.brokers = "fake:9092";
-  cfg.group_id = "billing";
-  cfg.topics = {"txova.rides.v1"};
-  cfg.retry_backoff = cfg.retry_backoff_max = 5ms;
-  cfg.max_retries = 1;
-  cfg.commit_interval = 20ms;
-  cfg.shutdown_timeout = 2s;
+  const consumer_config cfg = test::fake_consumer_config(1);
   consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
   std::vector<std::string> log;
   c.use([&](const envelope& e, message_context& ctx, handler_next next) -> asio::awaitable<void> {
@@ -167,6 +147,96 @@ BOOST_AUTO_TEST_CASE(consumer_middleware_wrap_each_attempt_outermost_first_and_p
                                               "outer ride.started attempt 2", "inner tenant mz"}));
   BOOST_CHECK_THROW(c.use([](const envelope&, message_context&, handler_next n) -> asio::awaitable<void> { co_await n(); }),
                     diagnostic_error);
+  c.stop();
+  test::run_until(ioc, [&] { return ran.has_value(); });
+}
+
+namespace {
+
+// An observer that records its calls into `log`.
+struct logging_observer : publish_observer, handler_observer {
+  logging_observer(std::vector<std::string>& l, std::string n, bool t = false) : log(&l), name(std::move(n)), throws(t) {}
+  std::vector<std::string>* log;
+  std::string name;
+  bool throws;
+  void before(publish_call& call, observer_scope& scope) override {
+    log->push_back(name + " before");
+    scope.data = std::make_unique<observer_data>();
+    call.set_header("seen-by-" + name, "yes");
+    if (throws) throw std::runtime_error("observer bug");
+  }
+  void after(const publish_call& call, const publish_result& r, observer_scope& scope) override {
+    log->push_back(name + " after " + (r.ec ? r.ec.message() : "ok") + (scope.data ? "" : " (no scope)") +
+                   (call.header("seen-by-" + name) ? "" : " (header lost)"));
+  }
+  void before(const envelope&, message_context& ctx, observer_scope&) override {
+    log->push_back(name + " before attempt " + std::to_string(ctx.attempt()));
+  }
+  void after(const envelope&, message_context&, const std::exception_ptr& failure, observer_scope&) override {
+    log->push_back(name + " after " + (failure ? "failed" : "ok"));
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(observers_run_outside_the_middleware_once_each_and_cannot_break_a_publish) {
+  producer_fixture f;
+  std::vector<std::string> log;
+  f.p->use(std::shared_ptr<publish_observer>(std::make_shared<logging_observer>(log, "o1")));
+  f.p->use(tracing_into(log, "mw"));
+  f.p->use(std::shared_ptr<publish_observer>(std::make_shared<logging_observer>(log, "o2", true)));
+  std::optional<error_code> ec;
+  f.p->async_publish(ride_event(), [&](error_code e, delivery) {
+    log.push_back("caller");
+    ec = e;
+  });
+  test::run_until(f.ioc, [&] { return ec.has_value(); });
+  BOOST_TEST_REQUIRE(ec.has_value());
+  BOOST_TEST(!*ec, ec->message());
+  BOOST_TEST((log == std::vector<std::string>{"o1 before", "o2 before", "mw before ride.started", "mw after ok", "o2 after ok",
+                                              "o1 after ok", "caller"}),
+             "got " << log.size() << " calls");
+  BOOST_TEST_REQUIRE(f.port->sent.size() == 1u);
+  std::size_t seen = 0;
+  for (const auto& [k, v] : f.port->sent[0].headers) seen += k.starts_with("seen-by-");
+  BOOST_TEST(seen == 2u, "what before() set is sent");
+
+  // Without coroutine middleware too, and for detached publishes.
+  producer_fixture g;
+  log.clear();
+  g.p->use(std::shared_ptr<publish_observer>(std::make_shared<logging_observer>(log, "o")));
+  BOOST_TEST(!g.p->publish_detached(ride_event(), [](error_code, const delivery&) {}));
+  test::run_until(g.ioc, [&] { return log.size() == 2u; });
+  BOOST_TEST((log == std::vector<std::string>{"o before", "o after ok"}));
+}
+
+BOOST_AUTO_TEST_CASE(handler_observers_see_every_attempt_and_its_failure) {
+  asio::io_context ioc;
+  auto port = std::make_shared<test::fake_consumer_state>();
+  port->ex = ioc.get_executor();
+  const consumer_config cfg = test::fake_consumer_config(1);
+  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
+  std::vector<std::string> log;
+  c.use(std::shared_ptr<handler_observer>(std::make_shared<logging_observer>(log, "o")));
+  c.use([&](const envelope&, message_context&, handler_next next) -> asio::awaitable<void> {
+    log.push_back("mw");
+    co_await next();
+  });
+  int calls = 0;
+  c.routes().on("ride.*", [&](const envelope&, message_context&) -> asio::awaitable<void> {
+    if (++calls == 1) throw transient_error("down");
+    co_return;
+  });
+  std::optional<error_code> ran;
+  c.async_run([&](error_code ec) { ran = ec; });
+  port->assign({{"txova.rides.v1", 0}});
+  record_data d;
+  d.topic = "txova.rides.v1";
+  d.key = "ride-1";
+  d.value = to_json(ride_event());
+  port->record(d);
+  BOOST_TEST_REQUIRE(test::run_until(ioc, [&] { return c.stats().handled == 1; }));
+  BOOST_TEST((log == std::vector<std::string>{"o before attempt 1", "mw", "o after failed", "o before attempt 2", "mw", "o after ok"}));
   c.stop();
   test::run_until(ioc, [&] { return ran.has_value(); });
 }

@@ -5,6 +5,7 @@
 #include <txova/kafka/catalog.hpp>
 #include <txova/kafka/dead_letter_destination.hpp>
 #include <txova/kafka/error.hpp>
+#include <txova/kafka/log.hpp>
 #include <txova/kafka/security.hpp>
 #include <txova/kafka/topics.hpp>
 
@@ -13,12 +14,26 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace txova::kafka {
+
+class tracer;  // tracing.hpp
+
+/// What a producer or consumer logs (producer_config::logging, consumer_config::logging).
+/// Failures are always logged, once each: a publish not delivered (event id, correlation id,
+/// topic and reason) at `failed`, and librdkafka's own line about it at debug. `each_message`
+/// adds the logging middleware (logging_middleware.hpp): a line for every publish acknowledged
+/// and every handler attempt that succeeded, at `succeeded`.
+struct logging_options {
+  bool each_message = false;
+  log_level succeeded = log_level::debug;
+  log_level failed = log_level::error;
+};
 
 /// How librdkafka's event queue wakes the io_context (see docs/producer.md for the measurements).
 enum class wakeup_mode {
@@ -73,6 +88,10 @@ struct producer_config {
   const catalog* event_catalog = &txova_catalog();  ///< partition keys; topics unless `routes` says otherwise
   std::optional<topic_map> routes{};               ///< event type -> topic; default: the catalog's topics
   std::map<std::string, std::string> properties{}; ///< any librdkafka property; wins over the fields above
+  /// Set: a `send <topic>` span around every publish, traceparent from its context (tracing.hpp);
+  /// publishes without a trace of their own take tracer->current().
+  std::shared_ptr<kafka::tracer> tracer{};
+  logging_options logging{};  ///< KAFKA_LOG_MESSAGES=true turns each_message on
 
   /// The first bad field, named with its value; converts to false when the config is valid.
   diagnostic validate() const;
@@ -151,6 +170,10 @@ struct consumer_config {
   wakeup_mode wakeup = wakeup_mode::fd;
   std::optional<producer_config> dead_letter_producer{};   ///< default: brokers, security and connection properties of this config
   std::map<std::string, std::string> properties{};         ///< any librdkafka property; wins over the fields
+  /// Set: a `process <topic>` span around every handler attempt, a child of the record's
+  /// traceparent (tracing.hpp); message_context::trace() is then that span.
+  std::shared_ptr<kafka::tracer> tracer{};
+  logging_options logging{};  ///< KAFKA_LOG_MESSAGES=true turns each_message on
 
   /// The group id in effect.
   std::string effective_group_id() const { return group_id.empty() ? service + "-group" : group_id; }

@@ -53,6 +53,7 @@ struct consumer_stats {
   std::uint64_t trimmed = 0;        ///< held partitions stopped and their prefetch dropped (memory bound)
   std::uint64_t commits = 0;        ///< offset commits the broker accepted
   std::uint64_t rebalances = 0;     ///< assignments and revocations
+  std::uint64_t malformed_traceparents = 0;  ///< traceparent headers ignored as malformed (message_context::trace())
   std::size_t assigned = 0;         ///< partitions assigned now
   std::size_t in_flight = 0;        ///< records fetched and not done
   std::size_t paused = 0;           ///< partitions held at librdkafka now because their strand is full
@@ -104,6 +105,7 @@ void start_run(consumer_core&, run_handler);
 void start_next_record(consumer_core&, record_handler);
 void mark_done(consumer_core&, const consumed_record&);
 void use(consumer_core&, consumer_middleware);
+void use(consumer_core&, std::shared_ptr<handler_observer>);
 void abandon(consumer_core&, const consumed_record&);
 void start_health_check(consumer_core&, consumer_health_handler);
 void stop(consumer_core&);
@@ -112,6 +114,24 @@ std::vector<partition_lag> lag(const consumer_core&);
 diagnostic failure(const consumer_core&);
 void destroy(consumer_core&) noexcept;
 }  // namespace detail
+
+/// A consumer's counters and lag, readable from any thread for as long as the consumer lives:
+/// what metrics::watch() reads at each scrape.
+class consumer_telemetry {
+public:
+  consumer_telemetry() = default;
+  explicit consumer_telemetry(const std::shared_ptr<detail::consumer_core>& c);
+  /// nullopt once the consumer is gone.
+  std::optional<consumer_stats> stats() const;
+  /// The assigned partitions' lag as of the consumer's last tick (at most commit_interval old);
+  /// empty until the tick after the first call.
+  std::vector<partition_lag> lag() const;
+  const std::string& group() const noexcept { return group_; }
+
+private:
+  std::weak_ptr<detail::consumer_core> core_;
+  std::string group_;
+};
 
 template <class Executor = boost::asio::any_io_executor>
 class basic_consumer {
@@ -161,6 +181,8 @@ public:
   /// Runs `mw` around every handler call (each attempt), inside the middleware registered before
   /// it (middleware.hpp). Before async_run; later, it throws diagnostic_error (invalid_config).
   void use(consumer_middleware mw) { detail::use(*core_, std::move(mw)); }
+  /// Runs `o` around every handler attempt, outside every middleware (middleware.hpp).
+  void use(std::shared_ptr<handler_observer> o) { detail::use(*core_, std::move(o)); }
 
   /// Joins the group and handles records until stop(); then finishes in-flight handlers (at most
   /// shutdown_timeout), commits, and leaves the group. Completes with (error_code): success after
@@ -194,7 +216,10 @@ public:
   }
 
   consumer_stats stats() const { return detail::stats(*core_); }
-  /// Per-partition lag of the assigned partitions.
+  /// stats() and lag() for another thread or a metrics registry, as long as this consumer lives.
+  consumer_telemetry telemetry() const { return consumer_telemetry(core_); }
+  /// Per-partition lag of the assigned partitions (on the consumer's executor; telemetry().lag()
+  /// from anywhere).
   std::vector<partition_lag> lag() const { return detail::lag(*core_); }
   /// Why the consumer stopped on its own, naming what and with which values (empty otherwise).
   diagnostic failure() const { return detail::failure(*core_); }

@@ -13,6 +13,7 @@
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/event.hpp>
 #include <txova/kafka/fixed_string.hpp>
+#include <txova/kafka/trace_context.hpp>
 #include <txova/kafka/timestamp.hpp>
 
 #include <boost/system/result.hpp>
@@ -69,6 +70,9 @@ struct event_context {
   context_text correlation_id{};
   std::optional<context_text> causation_id{};
   std::optional<context_actor> actor{};
+  /// The trace the publish continues (W3C traceparent/tracestate headers); message_context::
+  /// follow_up() fills it. Without it a producer with a tracer takes the caller's current span.
+  std::optional<trace_context> trace{};
 
   /// The context of an event caused by `cause`: same correlation id, causation = cause's id.
   static event_context caused_by(const envelope& cause, std::string_view source);

@@ -19,6 +19,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/monotonic_resource.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,8 +55,20 @@ public:
   const std::string& event_type() const noexcept { return envelope_->type; }
   const std::string& event_version() const noexcept { return envelope_->version; }
   const std::string& consumer_group() const noexcept { return *group_; }
-  /// The context of an event this one causes: same correlation id, causation = this event's id.
-  event_context follow_up(std::string_view source) const { return event_context::caused_by(*envelope_, source); }
+  /// The context of an event this one causes: same correlation id, causation = this event's id,
+  /// and the trace continued (same trace id, a new span id, trace()'s span as its parent).
+  event_context follow_up(std::string_view source) const;
+
+  /// The trace the handler continues: under a tracing middleware its `process` span, else
+  /// record_trace().
+  const std::optional<trace_context>& trace() const { return span_trace_ ? span_trace_ : record_trace(); }
+  /// The trace the record carries in its traceparent/tracestate headers (read on the first call;
+  /// a malformed traceparent is ignored and counted in stats().malformed_traceparents).
+  const std::optional<trace_context>& record_trace() const;
+  /// Makes `t` the trace (a tracing middleware's span): follow-up events become its children.
+  void set_trace(const trace_context& t) { span_trace_ = t; }
+  /// Where trace() counts a malformed traceparent (the consumer's counter).
+  void count_malformed_traces_in(std::atomic<std::uint64_t>* counter) noexcept { malformed_traces_ = counter; }
 
   void set_attempt(int a) noexcept { attempt_ = a; }
 
@@ -81,6 +94,10 @@ private:
   const envelope* envelope_;
   int attempt_;
   std::vector<std::pair<std::string, std::string>> attributes_{};
+  mutable std::optional<trace_context> record_trace_{};
+  mutable bool record_trace_read_ = false;
+  std::optional<trace_context> span_trace_{};
+  std::atomic<std::uint64_t>* malformed_traces_ = nullptr;
 };
 
 /// A handler coroutine.

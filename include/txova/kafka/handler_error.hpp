@@ -60,4 +60,11 @@ failure_decision decide(handler_failure kind, int attempt, int max_retries, cons
                         double unit_random) noexcept;
 
 }  // namespace detail
+/// The error.type label of an error: librdkafka's error name ("_MSG_TIMED_OUT",
+/// "TOPIC_AUTHORIZATION_FAILED"), ours ("invalid_field"), else "<category>:<value>".
+std::string error_type(const boost::system::error_code& ec);
+/// The error.type of a failed handler attempt: "transient", "permanent", "business", "timeout"
+/// (cancelled at the handler timeout), error_type() of a system_error, "exception" or "unknown".
+std::string error_type_of(const std::exception_ptr& failure);
+
 }  // namespace txova::kafka

@@ -11,13 +11,22 @@
 //     if (r.ec) log_failure(call, r);
 //     co_return r;
 //   });
+//
+// Observers (publish_observer, handler_observer) are the other kind: two plain calls, before
+// and after, with no coroutine and no allocation of ours per call, for what watches and
+// decorates without awaiting anything (metrics, tracing, logging are observers). They run
+// outside every coroutine middleware, in their own registration order (after() in reverse).
 #include <txova/kafka/delivery.hpp>
 #include <txova/kafka/envelope.hpp>
 #include <txova/kafka/timestamp.hpp>
+#include <txova/kafka/trace_context.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +62,11 @@ public:
   /// Sets `name`, replacing an earlier value; false (and nothing set) for the envelope's own six.
   bool set_header(std::string_view name, std::string_view value);
   bool remove_header(std::string_view name);
+  /// The trace the publish continues (event_context::trace, publish_options::trace, or the
+  /// tracer's current span), written as traceparent/tracestate.
+  const std::optional<trace_context>& trace() const noexcept;
+  /// Sends `t` as the traceparent/tracestate instead (a tracing middleware's span), replacing them.
+  void set_trace(const trace_context& t);
 
 private:
   detail::publish_fields* f_;
@@ -62,7 +76,36 @@ private:
 using publish_next = std::function<boost::asio::awaitable<publish_result>()>;
 using producer_middleware = std::function<boost::asio::awaitable<publish_result>(publish_call&, publish_next)>;
 
+/// What an observer keeps from before() to after() of one call (a span, say).
+struct observer_data {
+  virtual ~observer_data() = default;
+};
+struct observer_scope {
+  std::chrono::steady_clock::time_point started{};  ///< set just before before()
+  std::unique_ptr<observer_data> data{};
+};
+
+/// Sees every publish through producer.use(observer) (the same publishes as middleware).
+class publish_observer {
+public:
+  virtual ~publish_observer() = default;
+  /// As the publish starts, on the caller's thread (where an ambient trace context is the
+  /// caller's), before any middleware: it may change the call, like a middleware before next().
+  virtual void before(publish_call& call, observer_scope& scope) = 0;
+  /// With the outcome, on the producer's strand, before the caller has it; `call` reads what was sent.
+  virtual void after(const publish_call& call, const publish_result& result, observer_scope& scope) = 0;
+};
+
 class message_context;
+
+/// Sees every handler attempt through consumer.use(observer), outside the consumer middleware.
+class handler_observer {
+public:
+  virtual ~handler_observer() = default;
+  virtual void before(const envelope& e, message_context& ctx, observer_scope& scope) = 0;
+  /// `failure`: what the attempt threw (null when it succeeded).
+  virtual void after(const envelope& e, message_context& ctx, const std::exception_ptr& failure, observer_scope& scope) = 0;
+};
 /// The rest of a consumer's chain: the next middleware, or the handler. Each attempt (retries
 /// included) runs the whole chain.
 using handler_next = std::function<boost::asio::awaitable<void>()>;

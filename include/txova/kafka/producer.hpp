@@ -53,6 +53,9 @@ struct publish_options {
   /// Headers sent after the envelope's own (event-id, event-type, correlation-id, schema-version,
   /// source, timestamp, which cannot be set here); a name given twice is sent once, the last value.
   std::vector<std::pair<std::string, std::string>> headers{};
+  /// The trace the publish continues: written as traceparent/tracestate, replacing any given in
+  /// `headers` (event_context::trace does the same for typed publishes).
+  const trace_context* trace = nullptr;
 };
 
 /// Counters since the producer was created; gauges at the time of the call.
@@ -113,7 +116,8 @@ prepared_ptr prepare_record(producer_core&, producer_record);
 prepared_ptr prepare_failed(producer_core&, std::string_view type, diagnostic why);
 /// An envelope whose payload was checked as a typed value: its other fields are checked, the
 /// payload is not parsed again.
-prepared_ptr prepare_checked(producer_core&, const envelope&, std::string key, const publish_options&);
+prepared_ptr prepare_checked(producer_core&, const envelope&, std::string key, const publish_options&,
+                             const trace_context* trace);
 
 // A typed event: its own rules (the ones its typed decoding applies), its key from the struct,
 // then the envelope, encoded once.
@@ -129,18 +133,39 @@ prepared_ptr prepare_event(producer_core& c, const Event& ev, const event_contex
     if (!k) return prepare_failed(c, Event::info.type, k.error());
     key = std::move(*k);
   }
-  return prepare_checked(c, make_envelope(ev, ctx), std::move(key), opt);
+  return prepare_checked(c, make_envelope(ev, ctx), std::move(key), opt, ctx.trace ? &*ctx.trace : opt.trace);
 }
 void start_publish(producer_core&, prepared_ptr, publish_handler);
 void use(producer_core&, producer_middleware);
+void use(producer_core&, std::shared_ptr<publish_observer>);
 void start_publish_batch(producer_core&, std::vector<envelope>, batch_handler);
 boost::system::error_code publish_detached(producer_core&, prepared_ptr, publish_handler);
 void start_flush(producer_core&, std::chrono::milliseconds, flush_handler);
 void start_close(producer_core&, std::chrono::milliseconds, close_handler);
 void start_health_check(producer_core&, std::chrono::milliseconds, health_handler);
 producer_stats stats(const producer_core&);
+const std::string& client_id(const producer_core&);
 void destroy(producer_core&) noexcept;
 }  // namespace detail
+
+/// A producer's counters, readable from any thread for as long as the producer lives: what
+/// metrics::watch() reads at each scrape.
+class producer_telemetry {
+public:
+  producer_telemetry() = default;
+  producer_telemetry(const std::shared_ptr<detail::producer_core>& c, std::string client_id)
+      : core_(c), client_id_(std::move(client_id)) {}
+  /// nullopt once the producer is gone.
+  std::optional<producer_stats> stats() const {
+    if (auto c = core_.lock()) return detail::stats(*c);
+    return std::nullopt;
+  }
+  const std::string& client_id() const noexcept { return client_id_; }
+
+private:
+  std::weak_ptr<detail::producer_core> core_;
+  std::string client_id_;
+};
 
 template <class Executor = boost::asio::any_io_executor>
 class basic_producer {
@@ -168,6 +193,8 @@ public:
   /// Runs `mw` around every later publish (async_publish, typed, batch, detached; not
   /// async_send's raw records), after the middleware registered before it (middleware.hpp).
   void use(producer_middleware mw) { detail::use(*core_, std::move(mw)); }
+  /// Runs `o` around every later publish, outside every middleware (middleware.hpp).
+  void use(std::shared_ptr<publish_observer> o) { detail::use(*core_, std::move(o)); }
 
   /// Publishes `e` to its routed topic, keyed by its partition key: completes with
   /// (error_code, delivery). An empty correlation_id starts a new chain (the event's id).
@@ -270,6 +297,8 @@ public:
   }
 
   producer_stats stats() const { return detail::stats(*core_); }
+  /// stats() for another thread or a metrics registry, as long as this producer lives.
+  producer_telemetry telemetry() const { return producer_telemetry(core_, detail::client_id(*core_)); }
 
 private:
   Executor ex_;

@@ -1,0 +1,45 @@
+#pragma once
+// A tracer for the middleware_cost lines: it makes real span contexts (random ids, attributes
+// counted) and drops them, so the figure is what the library's tracing costs, not an exporter's.
+#include <txova/kafka/tracing.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+
+namespace txova::kafka::bench {
+
+class discarding_tracer final : public tracer {
+public:
+  std::atomic<std::uint64_t> spans{0};
+
+  std::unique_ptr<span> start_span(std::string_view, span_kind, const std::optional<trace_context>& parent) override {
+    auto s = std::make_unique<discarded_span>(*this);
+    s->ctx = parent ? parent->child() : trace_context::new_root();
+    return s;
+  }
+
+private:
+  struct discarded_span final : span {
+    explicit discarded_span(discarding_tracer& t) : owner(&t) {}
+    discarding_tracer* owner;
+    trace_context ctx;
+    int attributes = 0;
+    trace_context context() const override { return ctx; }
+    void set_attribute(std::string_view, std::string_view) override { ++attributes; }
+    void set_attribute(std::string_view, std::int64_t) override { ++attributes; }
+    void set_error(std::string_view, std::string_view) override { ++attributes; }
+    void end() override { owner->spans.fetch_add(1, std::memory_order_relaxed); }
+  };
+};
+
+/// Which observers the middleware_cost lines turn on: TXOVA_BENCH_OBSERVERS, a comma-separated
+/// list of metrics and tracing (default both).
+inline const char* observers_text() {
+  const char* v = std::getenv("TXOVA_BENCH_OBSERVERS");
+  return v && *v ? v : "metrics,tracing";
+}
+inline bool observer_wanted(std::string_view name) { return std::string_view(observers_text()).find(name) != std::string_view::npos; }
+
+}  // namespace txova::kafka::bench
