@@ -34,8 +34,17 @@ private:
   };
 };
 
+/// Adds a traceparent-sized header and nothing else: what the header alone costs on the wire.
+class header_only_observer final : public publish_observer {
+public:
+  void before(publish_call& call, observer_scope&) override {
+    call.set_header("x-bench-traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  }
+  void after(const publish_call&, const publish_result&, observer_scope&) override {}
+};
+
 /// Which observers the middleware_cost lines turn on: TXOVA_BENCH_OBSERVERS, a comma-separated
-/// list of metrics and tracing (default both).
+/// list of metrics, tracing and header (the header alone; default metrics,tracing).
 inline const char* observers_text() {
   const char* v = std::getenv("TXOVA_BENCH_OBSERVERS");
   return v && *v ? v : "metrics,tracing";

@@ -300,6 +300,7 @@ int run_publish_section(const publish_bench_options& o) {
     std::vector<std::shared_ptr<publish_observer>> observers;
     if (bench::observer_wanted("metrics")) observers.push_back(m.producer_middleware());
     if (bench::observer_wanted("tracing")) observers.push_back(producer_tracing(std::make_shared<bench::discarding_tracer>()));
+    if (bench::observer_wanted("header")) observers.push_back(std::make_shared<bench::header_only_observer>());
     for (int r = 0; r < rounds; ++r) {
       progress("[publish] middleware cost round %d of %d: without, then with the metrics and tracing middleware", r + 1, rounds);
       plain = best(plain, ours_throughput(fd_cfg, w, total, o.in_flight, f));

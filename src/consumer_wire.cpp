@@ -41,13 +41,13 @@ const record_storage message_storage{
       for (std::size_t i = 0; h && !rd_kafka_header_get_all(h, i, &name, &value, &size); ++i)
         out.emplace_back(name ? name : "", value ? std::string(static_cast<const char*>(value), size) : std::string());
     },
-    [](const void* m, std::string_view wanted) -> std::optional<std::string> {
+    [](const void* m, std::string_view wanted) -> std::optional<std::string_view> {
       rd_kafka_headers_t* h = headers_of(m);
       const char* name = nullptr;
       const void* value = nullptr;
       std::size_t size = 0;
       for (std::size_t i = 0; h && !rd_kafka_header_get_all(h, i, &name, &value, &size); ++i)
-        if (name && wanted == name) return value ? std::string(static_cast<const char*>(value), size) : std::string();
+        if (name && wanted == name) return value ? std::string_view(static_cast<const char*>(value), size) : std::string_view();
       return std::nullopt;
     },
 };

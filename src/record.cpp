@@ -9,9 +9,9 @@ const detail::record_storage owned_storage{
     [](const void* s, std::vector<std::pair<std::string, std::string>>& out) {
       for (const auto& h : static_cast<const record_data*>(s)->headers) out.push_back(h);
     },
-    [](const void* s, std::string_view name) -> std::optional<std::string> {
+    [](const void* s, std::string_view name) -> std::optional<std::string_view> {
       for (const auto& [k, v] : static_cast<const record_data*>(s)->headers)
-        if (k == name) return v;
+        if (k == name) return std::string_view(v);
       return std::nullopt;
     },
 };
@@ -67,6 +67,11 @@ std::vector<std::pair<std::string, std::string>> consumed_record::headers() cons
 }
 
 std::optional<std::string> consumed_record::header(std::string_view name) const {
+  if (auto v = header_view(name)) return std::string(*v);
+  return std::nullopt;
+}
+
+std::optional<std::string_view> consumed_record::header_view(std::string_view name) const {
   if (!storage_) return std::nullopt;
   return ops_->header(storage_, name);
 }

@@ -156,11 +156,11 @@ void keep_one_trace_header(std::vector<std::pair<std::string, std::string>>& hea
   });
 }
 
-std::optional<trace_context> trace_from_headers(const std::optional<std::string>& traceparent,
-                                                const std::optional<std::string>& tracestate, bool& malformed) {
+std::optional<trace_context> trace_from_headers(std::optional<std::string_view> traceparent,
+                                                std::optional<std::string_view> tracestate, bool& malformed) {
   malformed = false;
   if (!traceparent) return std::nullopt;
-  auto t = trace_context::parse(*traceparent, tracestate ? std::string_view(*tracestate) : std::string_view{});
+  auto t = trace_context::parse(*traceparent, tracestate.value_or(std::string_view{}));
   malformed = !t;
   return t;
 }

@@ -118,7 +118,9 @@ const std::optional<trace_context>& message_context::record_trace() const {
   if (!record_trace_read_) {
     record_trace_read_ = true;
     bool malformed = false;
-    record_trace_ = detail::trace_from_headers(header(trace_headers::traceparent), header(trace_headers::tracestate), malformed);
+    const auto parent = record_->header_view(trace_headers::traceparent);  // views: no copies
+    record_trace_ = detail::trace_from_headers(parent, parent ? record_->header_view(trace_headers::tracestate) : std::nullopt,
+                                               malformed);
     if (malformed && malformed_traces_) ++*malformed_traces_;
   }
   return record_trace_;

@@ -1,5 +1,6 @@
 #pragma once
-// Text of bounded length stored inline: trivially copyable and trivially destructible.
+// Text of bounded length stored inline, trivially destructible; a copy copies the text only
+// (not the whole capacity: a trace_context or an event_context is copied a few times per event).
 //
 // What event_context is made of, so that `co_await p.async_publish(e, event_context{.source =
 // "x"})` is safe with GCC 12: that compiler destroys an aggregate temporary in a co_await
@@ -20,7 +21,14 @@ class fixed_string {
   static_assert(N > 0 && N < 256, "fixed_string keeps its size in one byte");
 
 public:
-  constexpr fixed_string() noexcept = default;
+  fixed_string() noexcept {}  // data_ is read only up to size_
+  fixed_string(const fixed_string& o) noexcept : size_(o.size_), overflowed_(o.overflowed_) { std::memcpy(data_, o.data_, size_); }
+  fixed_string& operator=(const fixed_string& o) noexcept {
+    size_ = o.size_;
+    overflowed_ = o.overflowed_;
+    std::memmove(data_, o.data_, size_);
+    return *this;
+  }
   fixed_string(std::string_view s) noexcept { assign(s); }  // NOLINT: implicit, like std::string
   fixed_string(const char* s) noexcept : fixed_string(std::string_view(s ? s : "")) {}
   fixed_string(const std::string& s) noexcept : fixed_string(std::string_view(s)) {}
@@ -46,7 +54,7 @@ private:
 
   std::uint8_t size_ = 0;
   bool overflowed_ = false;
-  char data_[N] = {};
+  char data_[N];
 };
 
 }  // namespace txova::kafka

@@ -35,8 +35,8 @@ struct record_storage {
   void (*destroy)(void* storage) noexcept;
   /// Appends every header in order (a header without a value has an empty one).
   void (*headers)(const void* storage, std::vector<std::pair<std::string, std::string>>& out);
-  /// The first value of header `name`, if any.
-  std::optional<std::string> (*header)(const void* storage, std::string_view name);
+  /// The first value of header `name`, if any: a view into the storage.
+  std::optional<std::string_view> (*header)(const void* storage, std::string_view name);
 };
 /// What the maker of a record read off its storage (views into it).
 struct record_fields {
@@ -79,6 +79,8 @@ public:
   std::vector<std::pair<std::string, std::string>> headers() const;
   /// The first value of header `name`, if any.
   std::optional<std::string> header(std::string_view name) const;
+  /// The same without a copy: a view into the record, valid while it lives.
+  std::optional<std::string_view> header_view(std::string_view name) const;
   /// Set when librdkafka could not read this record (then value() is empty).
   boost::system::error_code error() const noexcept { return f_.error; }
   /// librdkafka's reason for error(), empty without one.

@@ -65,8 +65,8 @@ void set_trace_headers(std::vector<std::pair<std::string, std::string>>& headers
 void keep_one_trace_header(std::vector<std::pair<std::string, std::string>>& headers);
 /// The trace the headers carry: nullopt with `malformed` false when there is no traceparent,
 /// nullopt with `malformed` true when there is one the standard says to ignore.
-std::optional<trace_context> trace_from_headers(const std::optional<std::string>& traceparent,
-                                                const std::optional<std::string>& tracestate, bool& malformed);
+std::optional<trace_context> trace_from_headers(std::optional<std::string_view> traceparent,
+                                                std::optional<std::string_view> tracestate, bool& malformed);
 }  // namespace detail
 
 }  // namespace txova::kafka
