@@ -1,6 +1,7 @@
 #pragma once
 // A tracer for the middleware_cost lines: it makes real span contexts (random ids, attributes
 // counted) and drops them, so the figure is what the library's tracing costs, not an exporter's.
+#include <txova/kafka/handler.hpp>
 #include <txova/kafka/tracing.hpp>
 
 #include <atomic>
@@ -41,6 +42,15 @@ public:
     call.set_header("x-bench-traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   }
   void after(const publish_call&, const publish_result&, observer_scope&) override {}
+};
+
+/// Reads each record's traceparent (librdkafka parses the record's headers then) and nothing
+/// else: what a consumer pays for looking at a header at all.
+class header_reading_observer final : public handler_observer {
+public:
+  std::uint64_t seen = 0;
+  void before(const envelope&, message_context& ctx, observer_scope&) override { seen += ctx.record_trace().has_value(); }
+  void after(const envelope&, message_context&, const std::exception_ptr&, observer_scope&) override {}
 };
 
 /// Which observers the middleware_cost lines turn on: TXOVA_BENCH_OBSERVERS, a comma-separated

@@ -298,6 +298,7 @@ int run_consumer_section(const consume_options& o) {
     std::vector<std::shared_ptr<handler_observer>> observers;
     if (bench::observer_wanted("metrics")) observers.push_back(m.consumer_middleware());
     if (bench::observer_wanted("tracing")) observers.push_back(consumer_tracing(std::make_shared<bench::discarding_tracer>()));
+    if (bench::observer_wanted("header")) observers.push_back(std::make_shared<bench::header_reading_observer>());
     for (int r = 0; r < rounds; ++r) {
       progress("[consume] middleware cost round %d of %d: without, then with the metrics and tracing middleware", r + 1, rounds);
       plain = best(plain, ours_consume(o.brokers, backlog_topic, n));
