@@ -20,6 +20,16 @@ bool detail::is_failure_header(std::string_view name) noexcept {
   return name.starts_with("kafka_dlt-") || name.starts_with("txova_dlt-");
 }
 
+void detail::set_header(std::vector<std::pair<std::string, std::string>>& headers, std::string_view name,
+                        std::string_view value) {
+  for (auto& [k, v] : headers)
+    if (k == name) {
+      v.assign(value);
+      return;
+    }
+  headers.emplace_back(name, value);
+}
+
 std::size_t record_size(const producer_record& r) noexcept {
   // Kafka's record format: a varint-framed record (at most ~25 bytes of its own) in a batch
   // whose header is 61 bytes; headers cost their bytes plus two varints each.

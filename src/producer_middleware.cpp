@@ -39,12 +39,7 @@ std::optional<std::string_view> publish_call::header(std::string_view name) cons
 }
 bool publish_call::set_header(std::string_view name, std::string_view value) {
   if (name.empty() || detail::is_envelope_header(name)) return false;
-  for (auto& [k, v] : f_->headers)
-    if (k == name) {
-      v.assign(value);
-      return true;
-    }
-  f_->headers.emplace_back(name, value);
+  detail::set_header(f_->headers, name, value);
   return true;
 }
 bool publish_call::remove_header(std::string_view name) {
@@ -62,23 +57,27 @@ namespace detail {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+namespace {
+// A publish in flight keeps the list it began with: adding makes a new list (copy on write).
+template <class T>
+std::shared_ptr<const std::vector<T>> with_added(const std::shared_ptr<const std::vector<T>>& list, T item) {
+  auto next = list ? std::make_shared<std::vector<T>>(*list) : std::make_shared<std::vector<T>>();
+  next->push_back(std::move(item));
+  return next;
+}
+}  // namespace
+
 void producer_core::use(producer_middleware mw) {
   if (!mw) return;
   std::lock_guard lock(middleware_mutex_);
-  auto next = middleware_ ? std::make_shared<std::vector<producer_middleware>>(*middleware_)
-                          : std::make_shared<std::vector<producer_middleware>>();
-  next->push_back(std::move(mw));
-  middleware_ = std::move(next);
+  middleware_ = with_added(middleware_, std::move(mw));
   has_middleware_ = true;
 }
 
 void producer_core::use(std::shared_ptr<publish_observer> o) {
   if (!o) return;
   std::lock_guard lock(middleware_mutex_);
-  auto next = observers_ ? std::make_shared<std::vector<std::shared_ptr<publish_observer>>>(*observers_)
-                         : std::make_shared<std::vector<std::shared_ptr<publish_observer>>>();
-  next->push_back(std::move(o));
-  observers_ = std::move(next);
+  observers_ = with_added(observers_, std::move(o));
   has_observers_ = true;
 }
 
@@ -102,8 +101,7 @@ void producer_core::begin_observers(publish_fields& f) {
 }
 
 void producer_core::end_observers(const publish_call& call, publish_fields& f, const publish_result& r) noexcept {
-  auto observers = std::move(f.observers);
-  f.observers.reset();
+  const auto observers = std::move(f.observers);  // leaves f.observers empty: after() runs once
   for (std::size_t i = observers->size(); i-- > 0;) {
     try {
       (*observers)[i]->after(call, r, f.scopes[i]);
@@ -168,7 +166,6 @@ void producer_core::publish_through(prepared_ptr p, publish_handler h, bool deta
   auto state = std::make_shared<middleware_chain>(std::move(chain), std::move(p), detached, this);
   state->observed.observers = std::move(state->prepared->observers);
   state->observed.scopes.swap(state->prepared->scopes);
-  state->prepared->observers.reset();
   auto slot = asio::get_associated_cancellation_slot(h);
   auto self = shared_from_this();
 

@@ -223,16 +223,12 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
     f.value = std::move(v);
     f.headers.insert(f.headers.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
   }
-  for (const auto& header : opt.headers) {
-    const std::string& name = header.first;  // not a structured binding: clang 14 cannot capture those
-    const std::string& value = header.second;
+  for (const auto& [name, value] : opt.headers) {
     if (name.empty()) return make_diagnostic(error::invalid_field, "headers", "a header of envelope " + e.id + " has an empty name");
     if (is_envelope_header(name))
       return make_diagnostic(error::invalid_field, "headers",
                              "header \"" + name + "\" is written from the envelope; publish_options cannot set it");
-    auto same = std::find_if(f.headers.begin(), f.headers.end(), [&](const auto& h) { return h.first == name; });
-    if (same != f.headers.end()) same->second = value;  // replaced, never duplicated
-    else f.headers.emplace_back(name, value);
+    set_header(f.headers, name, value);  // replaced, never duplicated
   }
   // The caller's trace, if given (a tracing observer takes the ambient one, on this thread too).
   if (!trace) trace = opt.trace;

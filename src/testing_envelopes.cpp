@@ -1,6 +1,8 @@
 // The test kit's builders (testing/envelopes.hpp).
 #include <txova/kafka/testing/envelopes.hpp>
 
+#include <txova/kafka/producer_record.hpp>
+
 #include <cstdio>
 
 namespace txova::kafka::testing {
@@ -59,12 +61,7 @@ envelope_builder& envelope_builder::with_key(std::string key) {
   return *this;
 }
 envelope_builder& envelope_builder::with_header(std::string name, std::string value) {
-  for (auto& [k, v] : headers_)
-    if (k == name) {
-      v = std::move(value);
-      return *this;
-    }
-  headers_.emplace_back(std::move(name), std::move(value));
+  detail::set_header(headers_, name, value);
   return *this;
 }
 envelope_builder& envelope_builder::with_trace(const trace_context& t) {

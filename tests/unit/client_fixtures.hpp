@@ -1,14 +1,12 @@
 #pragma once
-// A producer and a consumer over the fake ports, set up the way most unit suites want them, and
-// reading a sample out of a Prometheus scrape.
-#include <txova/kafka/consumer.hpp>
+// A producer over the fake ports, set up the way most unit suites want it (consumer_fixture.hpp
+// has the consumer's), and reading a sample out of a Prometheus scrape.
 #include <txova/kafka/producer.hpp>
 
 #include <boost/asio/io_context.hpp>
 
 #include "fake_ports.hpp"
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -34,20 +32,6 @@ struct fake_producer {
     p.emplace(ioc.get_executor(), std::move(c), std::make_unique<fake_producer_port>(port));
   }
 };
-
-/// Group "billing" on txova.rides.v1, 5 ms backoffs, `max_retries` retries.
-inline consumer_config fake_consumer_config(int max_retries) {
-  using namespace std::chrono_literals;
-  consumer_config cfg;
-  cfg.brokers = "fake:9092";
-  cfg.group_id = "billing";
-  cfg.topics = {"txova.rides.v1"};
-  cfg.retry_backoff = cfg.retry_backoff_max = 5ms;
-  cfg.max_retries = max_retries;
-  cfg.commit_interval = 20ms;
-  cfg.shutdown_timeout = 2s;
-  return cfg;
-}
 
 /// The value of the sample line that starts with `series` (name and labels exactly), or -1.
 inline double prometheus_sample(const std::string& text, const std::string& series) {

@@ -14,6 +14,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "client_fixtures.hpp"
+#include "consumer_fixture.hpp"
 #include "test_support.hpp"
 
 #include <cstdlib>
@@ -118,11 +119,10 @@ BOOST_AUTO_TEST_CASE(an_http_scrape_parses_with_prometheus_client_and_health_say
 }
 
 BOOST_AUTO_TEST_CASE(handler_attempts_are_counted_timed_and_retries_seen) {
-  asio::io_context ioc;
-  auto port = std::make_shared<test::fake_consumer_state>();
-  port->ex = ioc.get_executor();
-  const consumer_config cfg = test::fake_consumer_config(2);
-  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
+  consumer_config cfg = consumer_fixture::fixture::config();
+  cfg.max_retries = 2;
+  consumer_fixture::fixture f(cfg);
+  consumer& c = *f.c;
   metrics m;
   c.use(m.consumer_middleware());
   int calls = 0;
@@ -130,17 +130,12 @@ BOOST_AUTO_TEST_CASE(handler_attempts_are_counted_timed_and_retries_seen) {
     if (++calls == 1) throw transient_error("fare service down");
     co_return;
   });
-  std::optional<error_code> ran;
-  c.async_run([&](error_code ec) { ran = ec; });
-  port->assign({{"txova.rides.v1", 3}});
-  record_data d;
-  d.topic = "txova.rides.v1";
+  f.run();
+  f.port->assign({{consumer_fixture::topic, 3}});
+  record_data d = consumer_fixture::record_at(0, consumer_fixture::ride_event());
   d.partition = 3;
-  d.offset = 0;
-  d.key = "ride-1";
-  d.value = to_json(ride_event());
-  port->record(d);
-  BOOST_TEST_REQUIRE(test::run_until(ioc, [&] { return c.stats().handled == 1; }));
+  f.port->record(d);
+  BOOST_TEST_REQUIRE(f.run_until([&] { return c.stats().handled == 1; }));
   const std::string text = m.render();
   const std::string labels =
       R"(messaging_consumer_group_name="billing",messaging_destination_name="txova.rides.v1",messaging_destination_partition_id="3")";
@@ -148,8 +143,7 @@ BOOST_AUTO_TEST_CASE(handler_attempts_are_counted_timed_and_retries_seen) {
   BOOST_TEST(sample(text, "messaging_client_consumed_messages_total{error_type=\"transient\"," + labels + "}") == 1, text);
   BOOST_TEST(sample(text, "messaging_process_duration_seconds_count{" + labels + "}") == 1);
   BOOST_TEST(sample(text, "txova_consumer_retries_total{" + labels + "}") == 1);
-  c.stop();
-  test::run_until(ioc, [&] { return ran.has_value(); });
+  f.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,6 +9,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "client_fixtures.hpp"
+#include "consumer_fixture.hpp"
 #include "test_support.hpp"
 
 namespace asio = boost::asio;
@@ -19,6 +20,19 @@ using boost::system::error_code;
 namespace {
 
 using producer_fixture = test::fake_producer;
+
+// Group "billing" on txova.rides.v1; a transient failure is retried once.
+consumer_config retrying_once() {
+  consumer_config cfg = consumer_fixture::fixture::config();
+  cfg.max_retries = 1;
+  return cfg;
+}
+
+// Assigns txova.rides.v1[0] and fetches one ride.started at offset 0.
+void feed_one_ride(consumer_fixture::fixture& f) {
+  f.port->assign({{consumer_fixture::topic, 0}});
+  f.port->record(consumer_fixture::record_at(0, consumer_fixture::ride_event()));
+}
 
 envelope ride_event() {
   return make_envelope(events::ride_started{ids::ride_id("ride-1"), now_utc(), location{-25.96, 32.58}},
@@ -108,11 +122,8 @@ BOOST_AUTO_TEST_CASE(typed_batch_and_detached_publishes_go_through_the_chain_too
 }
 
 BOOST_AUTO_TEST_CASE(consumer_middleware_wrap_each_attempt_outermost_first_and_pass_attributes) {
-  asio::io_context ioc;
-  auto port = std::make_shared<test::fake_consumer_state>();
-  port->ex = ioc.get_executor();
-  const consumer_config cfg = test::fake_consumer_config(1);
-  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
+  consumer_fixture::fixture f(retrying_once());
+  consumer& c = *f.c;
   std::vector<std::string> log;
   c.use([&](const envelope& e, message_context& ctx, handler_next next) -> asio::awaitable<void> {
     log.push_back("outer " + e.type + " attempt " + std::to_string(ctx.attempt()));
@@ -133,22 +144,14 @@ BOOST_AUTO_TEST_CASE(consumer_middleware_wrap_each_attempt_outermost_first_and_p
     if (++calls == 1) throw transient_error("down");
     co_return;
   });
-  std::optional<error_code> ran;
-  c.async_run([&](error_code ec) { ran = ec; });
-  port->assign({{"txova.rides.v1", 0}});
-  record_data d;
-  d.topic = "txova.rides.v1";
-  d.offset = 0;
-  d.key = "ride-1";
-  d.value = to_json(ride_event());
-  port->record(d);
-  BOOST_TEST_REQUIRE(test::run_until(ioc, [&] { return c.stats().handled == 1; }));
+  f.run();
+  feed_one_ride(f);
+  BOOST_TEST_REQUIRE(f.run_until([&] { return c.stats().handled == 1; }));
   BOOST_TEST((log == std::vector<std::string>{"outer ride.started attempt 1", "inner tenant mz", "outer saw down",
                                               "outer ride.started attempt 2", "inner tenant mz"}));
   BOOST_CHECK_THROW(c.use([](const envelope&, message_context&, handler_next n) -> asio::awaitable<void> { co_await n(); }),
                     diagnostic_error);
-  c.stop();
-  test::run_until(ioc, [&] { return ran.has_value(); });
+  f.stop();
 }
 
 namespace {
@@ -211,11 +214,8 @@ BOOST_AUTO_TEST_CASE(observers_run_outside_the_middleware_once_each_and_cannot_b
 }
 
 BOOST_AUTO_TEST_CASE(handler_observers_see_every_attempt_and_its_failure) {
-  asio::io_context ioc;
-  auto port = std::make_shared<test::fake_consumer_state>();
-  port->ex = ioc.get_executor();
-  const consumer_config cfg = test::fake_consumer_config(1);
-  consumer c(ioc.get_executor(), cfg, std::make_unique<test::fake_consumer_port>(port));
+  consumer_fixture::fixture f(retrying_once());
+  consumer& c = *f.c;
   std::vector<std::string> log;
   c.use(std::shared_ptr<handler_observer>(std::make_shared<logging_observer>(log, "o")));
   c.use([&](const envelope&, message_context&, handler_next next) -> asio::awaitable<void> {
@@ -227,18 +227,11 @@ BOOST_AUTO_TEST_CASE(handler_observers_see_every_attempt_and_its_failure) {
     if (++calls == 1) throw transient_error("down");
     co_return;
   });
-  std::optional<error_code> ran;
-  c.async_run([&](error_code ec) { ran = ec; });
-  port->assign({{"txova.rides.v1", 0}});
-  record_data d;
-  d.topic = "txova.rides.v1";
-  d.key = "ride-1";
-  d.value = to_json(ride_event());
-  port->record(d);
-  BOOST_TEST_REQUIRE(test::run_until(ioc, [&] { return c.stats().handled == 1; }));
+  f.run();
+  feed_one_ride(f);
+  BOOST_TEST_REQUIRE(f.run_until([&] { return c.stats().handled == 1; }));
   BOOST_TEST((log == std::vector<std::string>{"o before attempt 1", "mw", "o after failed", "o before attempt 2", "mw", "o after ok"}));
-  c.stop();
-  test::run_until(ioc, [&] { return ran.has_value(); });
+  f.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

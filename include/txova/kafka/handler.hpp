@@ -8,6 +8,7 @@
 // A handler fails by throwing transient_error, permanent_error or business_error
 // (handler_error.hpp); anything else counts as transient.
 #include <txova/kafka/envelope.hpp>
+#include <txova/kafka/producer_record.hpp>
 #include <txova/kafka/record.hpp>
 #include <txova/kafka/error.hpp>
 #include <txova/kafka/router.hpp>
@@ -74,14 +75,7 @@ public:
 
   /// Values middleware hand to the handler and to the middleware inside them (a trace context,
   /// a tenant); set again, a name is replaced.
-  void set_attribute(std::string_view name, std::string_view value) {
-    for (auto& [k, v] : attributes_)
-      if (k == name) {
-        v.assign(value);
-        return;
-      }
-    attributes_.emplace_back(name, value);
-  }
+  void set_attribute(std::string_view name, std::string_view value) { detail::set_header(attributes_, name, value); }
   std::optional<std::string_view> attribute(std::string_view name) const noexcept {
     for (const auto& [k, v] : attributes_)
       if (k == name) return std::string_view(v);

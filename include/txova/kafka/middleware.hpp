@@ -90,7 +90,8 @@ class publish_observer {
 public:
   virtual ~publish_observer() = default;
   /// As the publish starts, on the caller's thread (where an ambient trace context is the
-  /// caller's), before any middleware: it may change the call, like a middleware before next().
+  /// caller's; a batch's, on the producer's strand), before any middleware: it may change the
+  /// call, like a middleware before next().
   virtual void before(publish_call& call, observer_scope& scope) = 0;
   /// With the outcome, on the producer's strand, before the caller has it; `call` reads what was sent.
   virtual void after(const publish_call& call, const publish_result& result, observer_scope& scope) = 0;
