@@ -31,6 +31,7 @@ consumer_core::consumer_core(asio::any_io_executor ex, asio::strand<asio::any_io
   backoff_ = backoff_policy{cfg_.retry_backoff, cfg_.retry_backoff_max};
   if (cfg_.tracer) observers_.push_back(consumer_tracing(cfg_.tracer));  // first, outermost
   if (cfg_.logging.each_message) observers_.push_back(consumer_logging(cfg_.logging));
+  probe_ = port_->probe();
   port_->start(*this);
 }
 

@@ -69,6 +69,9 @@ struct partition_state : std::enable_shared_from_this<partition_state> {
   std::uint64_t finished_at_look = 0;  // `finished` when the hold timer last looked at it
   std::string stuck;        // why its DLQ write keeps failing (keep_retrying policy), else empty
   std::string fetch_error;  // a partition-level error librdkafka reports, until records flow again
+  consumer_probe::verdict verdict{};  // with a probe: how the current record finished, and why
+  std::string verdict_reason;
+  int handler_calls = 0;  // on the record being processed
 };
 using partition_ptr = std::shared_ptr<partition_state>;
 
@@ -141,6 +144,9 @@ private:
   boost::asio::awaitable<bool> sleep(partition_state& p, std::chrono::milliseconds delay);
   void record_done(partition_state& p, std::int64_t offset);
   void record_abandoned(partition_state& p);
+  void note(partition_state& p, consumer_probe::verdict v, std::string_view why = {}) {
+    if (probe_) p.verdict = v, p.verdict_reason = why;
+  }
 
   // consumer_rebalance.cpp
   void perform(partition_state& p, const partition_fsm::action& a, std::vector<partition_offset>* commits = nullptr);
@@ -172,7 +178,8 @@ private:
   router routes_;
   completion_queue completions_;
   std::unique_ptr<consumer_port> port_;
-  std::unique_ptr<producer_port> dead_letter_port_;  // for the DLQ producer; null: librdkafka's
+  std::unique_ptr<producer_port> dead_letter_port_;
+  consumer_probe* probe_ = nullptr;  // the test kit's (port_->probe()); null otherwise  // for the DLQ producer; null: librdkafka's
   std::optional<basic_producer<>> dlq_;              // created at the first dead letter
   std::size_t dlq_max_bytes_ = 0;                    // its max_message_bytes: dead letters are cut to fit
   boost::asio::steady_timer tick_;

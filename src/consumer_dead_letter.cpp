@@ -28,6 +28,7 @@ asio::awaitable<bool> consumer_core::write_dead_letter(partition_state& p, const
     ++stats_.skipped;
     logger()->error("consumer {}: record {} failed ({}) and dead_letter is off: committed without handling", group_,
                     where, reason);
+    note(p, consumer_probe::verdict::skipped, reason + " (dead_letter is off)");
     co_return true;
   }
   dead_letter d;
@@ -64,6 +65,7 @@ asio::awaitable<bool> consumer_core::write_dead_letter(partition_state& p, const
       p.stuck.clear();
       logger()->warn("consumer {}: record {} written to {} [{}]@{}: {}", group_, where, del.topic, del.partition,
                      del.offset, d.error_message);
+      note(p, consumer_probe::verdict::dead_lettered, d.error_message);
       co_return true;
     }
     ++stats_.dead_letter_failures;

@@ -7,6 +7,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
 
@@ -110,6 +111,7 @@ asio::awaitable<void> consumer_core::worker(partition_ptr p) {
       break;
     }
     record_done(*p, r.offset());
+    if (probe_) probe_->finished(r, p->verdict, p->verdict_reason, p->handler_calls);
   }
   p->queue.clear();
 }
@@ -119,6 +121,7 @@ asio::awaitable<void> consumer_core::worker(partition_ptr p) {
 // Handles one record; true when it is done (handled, dead-lettered or skipped).
 asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_record& r) {
   // The clock is read only on the paths that write a dead letter, not for every record.
+  p.handler_calls = 0;
   if (r.error()) {
     const timestamp now = now_utc();
     ++stats_.poison;
@@ -133,6 +136,7 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
     }
     logger()->info("consumer {}: tombstone (null value) at {}[{}]@{} committed without handling", group_, p.topic,
                    p.partition, r.offset());
+    note(p, consumer_probe::verdict::skipped, "a tombstone (null value), committed without handling");
     co_return true;
   }
   const std::string_view value = r.value();
@@ -162,6 +166,7 @@ asio::awaitable<bool> consumer_core::process(partition_state& p, const consumed_
   ++stats_.skipped;
   logger()->warn("consumer {}: {}: event {} (correlation {}) at {}[{}]@{} committed without handling", group_, why, env->id,
                  env->correlation_id, p.topic, p.partition, r.offset());
+  note(p, consumer_probe::verdict::skipped, why);
   co_return true;
 }
 
@@ -249,6 +254,7 @@ asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_r
   timestamp first_failure{};
   for (int attempt = 1;; ++attempt) {
     ctx.set_attempt(attempt);
+    ++p.handler_calls;
     std::exception_ptr failure;
     begin_handler(p);
     // Inside the handler a cancelled coroutine throws at its next co_await, whatever it awaits
@@ -269,6 +275,7 @@ asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_r
       co_await asio::this_coro::reset_cancellation_state();
     if (!failure) {  // a handler that finished despite the cancellation did its work
       ++stats_.handled;
+      note(p, consumer_probe::verdict::handled);
       co_return true;
     }
     if (forced_) co_return false;
@@ -278,6 +285,7 @@ asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_r
       ++stats_.timed_out;
       f = {handler_failure::transient, "handler timed out after " + std::to_string(cfg_.handler_timeout.count()) + " ms"};
     }
+    if (probe_) probe_->attempt_failed(r, attempt, f.message, timed_out);
     const timestamp now = now_utc();
     if (attempt == 1) first_failure = now;
     const failure_decision d = decide(f.kind, attempt, cfg_.max_retries, backoff_, detail::unit_random());
@@ -286,6 +294,7 @@ asio::awaitable<bool> consumer_core::handle(partition_state& p, const consumed_r
         ++stats_.skipped;
         logger()->info("consumer {}: business error on event {} ({}, correlation {}) at {}[{}]@{}: {}; committed", group_,
                        env.id, env.type, env.correlation_id, p.topic, p.partition, r.offset(), f.message);
+        note(p, consumer_probe::verdict::skipped, f.message);
         co_return true;
       case next_step::dead_letter:
         logger()->warn("consumer {}: event {} ({}, correlation {}) at {}[{}]@{} failed on attempt {}: {}; dead-lettering",
@@ -327,6 +336,10 @@ void consumer_core::arm_deadline(partition_state& p) {
 
 // Waits `delay` unless the partition is revoked or the consumer stops; true when it waited.
 asio::awaitable<bool> consumer_core::sleep(partition_state& p, std::chrono::milliseconds delay) {
+  if (probe_ && probe_->waits(p.topic, p.partition, delay)) {  // the test kit's virtual clock
+    co_await asio::post(ex_, asio::use_awaitable);
+    co_return p.fsm.running() && !stopping_;
+  }
   p.retry_timer.expires_after(delay);
   auto [ec] = co_await p.retry_timer.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return !ec && p.fsm.running() && !stopping_;

@@ -2,6 +2,8 @@
 // that stores into an event_store and acknowledges on the producer's executor.
 #include <txova/kafka/testing/recording_producer.hpp>
 
+#include "testing_recording_port.hpp"
+
 #include <txova/kafka/detail/producer_port.hpp>
 #include <txova/kafka/detail/publish_fsm.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
@@ -194,6 +196,15 @@ recording_producer::recording_producer(asio::any_io_executor ex, producer_config
 }
 
 recording_producer::~recording_producer() = default;
+
+std::unique_ptr<kafka::detail::producer_port> make_recording_port(asio::any_io_executor ex,
+                                                          std::shared_ptr<event_store> store, recording_options options) {
+  auto s = std::make_shared<recording_producer::state>();
+  s->ex = std::move(ex);
+  s->store = std::move(store);
+  s->options = std::move(options);
+  return std::make_unique<recording_port>(std::move(s));
+}
 
 void recording_producer::fail_next(std::size_t n, error_code ec, bool persisted) {
   std::lock_guard lock(state_->mutex);

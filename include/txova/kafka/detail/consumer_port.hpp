@@ -63,9 +63,30 @@ protected:
   ~consumer_events() = default;
 };
 
+/// What the test kit's handler driver (testing/handler_driver.hpp) learns from inside the
+/// consumer: each failed attempt, each wait, and how each record finished. Only a port made for
+/// it has one, so every other consumer pays a null check per record and nothing more.
+class consumer_probe {
+public:
+  enum class verdict { handled, skipped, dead_lettered };
+  /// A handler attempt on `r` failed: why, and whether handler_timeout cut it.
+  virtual void attempt_failed(const consumed_record& r, int attempt, std::string_view reason, bool timed_out) = 0;
+  /// The consumer is about to wait `delay` on the partition (a retry's backoff, a DLQ write's).
+  /// True: the wait is virtual and ends at once.
+  virtual bool waits(std::string_view topic, std::int32_t partition, std::chrono::milliseconds delay) = 0;
+  /// `r` is finished: its offset is committed next. `reason`: why it was skipped or dead-lettered;
+  /// `handler_calls`: the attempts of a handler on it (0: none ran, e.g. it was not an envelope).
+  virtual void finished(const consumed_record& r, verdict v, std::string_view reason, int handler_calls) = 0;
+
+protected:
+  ~consumer_probe() = default;
+};
+
 class consumer_port {
 public:
   virtual ~consumer_port() = default;
+  /// The probe of a test kit port; null for every other.
+  virtual consumer_probe* probe() noexcept { return nullptr; }
   virtual void start(consumer_events& sink) = 0;
   /// Joins the group for `topics`.
   virtual boost::system::error_code subscribe(const std::vector<std::string>& topics) = 0;
