@@ -254,9 +254,14 @@ diagnostic consumer_config::validate() const {
     return bad("brokers", "brokers is empty: set it, or KAFKA_BROKERS, to host:port[,host:port...]");
   if (group_id.empty() && service.empty())
     return bad("group_id", "group_id is empty and so is service, which would name it \"{service}-group\"");
-  if (topics.empty()) return bad("topics", "topics is empty: name at least one topic to consume");
+  if (topics.empty() && manual_assignment.empty())
+    return bad("topics", "topics is empty: name at least one topic to consume (or set manual_assignment)");
   for (const auto& t : topics)
     if (t.empty()) return bad("topics", "topics contains an empty name");
+  for (const auto& p : manual_assignment)
+    if (p.topic.empty() || p.partition < 0)
+      return bad("manual_assignment", "manual_assignment has partition \"" + p.topic + "\"[" + std::to_string(p.partition) +
+                                          "]: a topic name and a partition >= 0 are needed");
   if (auto_offset_reset != "earliest" && auto_offset_reset != "latest")
     return bad("auto_offset_reset", "auto_offset_reset \"" + auto_offset_reset + "\" is not earliest or latest");
   if (max_poll_records < 1 || max_poll_records > 1000000)

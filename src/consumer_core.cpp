@@ -95,7 +95,10 @@ bool consumer_core::start() {
     fail(make_diagnostic(error::invalid_config, "topics", "subscribe failed: " + ec.message()));
     return false;
   }
-  logger()->info("consumer {}: subscribed to {} topic(s), joining the group", group_, cfg_.topics.size());
+  if (cfg_.manual_assignment.empty())
+    logger()->info("consumer {}: subscribed to {} topic(s), joining the group", group_, cfg_.topics.size());
+  else
+    logger()->info("consumer {}: reading {} partition(s) by manual assignment", group_, cfg_.manual_assignment.size());
   port_->set_busy(true);
   arm_tick();
   return true;

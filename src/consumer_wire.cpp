@@ -12,6 +12,7 @@
 #include <txova/kafka/log.hpp>
 #include <txova/kafka/rdkafka_error.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/throw_exception.hpp>
 #include <spdlog/spdlog.h>
 
@@ -96,7 +97,8 @@ partition_list_handle list_of(const std::vector<topic_partition>& parts) {
 class rdkafka_consumer_port final : public consumer_port {
 public:
   rdkafka_consumer_port(boost::asio::any_io_executor ex, const consumer_config& cfg)
-      : group_(cfg.effective_group_id()), last_poll_(std::chrono::steady_clock::now()) {
+      : group_(cfg.effective_group_id()), ex_(ex), last_poll_(std::chrono::steady_clock::now()) {
+    for (const auto& p : cfg.manual_assignment) manual_.push_back({p.topic, p.partition});
     const auto props = cfg.rdkafka_properties();
     identity_ = client_identity::of(props);
     auto conf = make_conf(props);
@@ -132,6 +134,14 @@ public:
   void start(consumer_events& sink) override { sink_ = &sink; }
 
   error_code subscribe(const std::vector<std::string>& topics) override {
+    if (!manual_.empty()) {
+      // Manual assignment: no group to join. The assignment arrives as an event, as the
+      // group's would (never from inside this call); assign() then starts the fetchers.
+      boost::asio::post(ex_, [this, alive = std::weak_ptr<char>(alive_)] {
+        if (alive.lock() && sink_) sink_->on_assigned(manual_);
+      });
+      return {};
+    }
     partition_list_handle l(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
     for (const auto& t : topics) rd_kafka_topic_partition_list_add(l.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
     return make_rdkafka_error(rd_kafka_subscribe(rk_.get(), l.get()));
@@ -140,7 +150,7 @@ public:
   error_code assign(const std::vector<topic_partition>& parts) override {
     auto l = list_of(parts);
     error_code ec;
-    if (cooperative()) {
+    if (cooperative() && manual_.empty()) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_.get(), l.get())) {
         ec = make_rdkafka_error(rd_kafka_error_code(e));
         rd_kafka_error_destroy(e);
@@ -162,7 +172,7 @@ public:
   }
 
   error_code unassign(const std::vector<topic_partition>& parts) override {
-    if (!cooperative()) return make_rdkafka_error(rd_kafka_assign(rk_.get(), nullptr));
+    if (!cooperative() || !manual_.empty()) return make_rdkafka_error(rd_kafka_assign(rk_.get(), nullptr));
     auto l = list_of(parts);
     error_code ec;
     if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_.get(), l.get())) {
@@ -373,6 +383,9 @@ private:
   }
 
   std::string group_;
+  boost::asio::any_io_executor ex_;
+  std::vector<topic_partition> manual_;          // consumer_config::manual_assignment
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // posted work checks the port is still here
   client_identity identity_;
   std::shared_ptr<rd_kafka_t> rk_;
   queue_handle queue_;

@@ -102,4 +102,34 @@ boost::system::error_code embedded_cluster::set_group_coordinator(std::string_vi
   return make_rdkafka_error(rd_kafka_mock_coordinator_set(impl_->cluster, "group", key.c_str(), broker_id));
 }
 
+namespace {
+consumer_config quick(const embedded_cluster& cluster, std::string group) {
+  consumer_config c;
+  c.brokers = cluster.bootstrap_servers();
+  c.group_id = std::move(group);
+  c.commit_interval = std::chrono::milliseconds(100);
+  c.shutdown_timeout = std::chrono::seconds(5);
+  c.properties["fetch.wait.max.ms"] = "10";
+  return c;
+}
+}  // namespace
+
+consumer_config fast_consumer_config(const embedded_cluster& cluster, std::string group,
+                                     const std::vector<std::pair<std::string, int>>& topics) {
+  consumer_config c = quick(cluster, std::move(group));
+  for (const auto& [topic, partitions] : topics) {
+    c.topics.push_back(topic);
+    for (int p = 0; p < partitions; ++p) c.manual_assignment.push_back({topic, p});
+  }
+  return c;
+}
+
+consumer_config group_consumer_config(const embedded_cluster& cluster, std::string group, std::vector<std::string> topics) {
+  consumer_config c = quick(cluster, std::move(group));
+  c.topics = std::move(topics);
+  c.session_timeout = std::chrono::milliseconds(4000);
+  c.heartbeat_interval = std::chrono::milliseconds(500);
+  return c;
+}
+
 }  // namespace txova::kafka::testing

@@ -1,11 +1,14 @@
-// The consumer against the real broker (suite consumer_real). Records are written with the plain
-// librdkafka producer of plain_client, so what the consumer reads does not depend on our producer.
+// The consumer against the real broker (suite consumer_real). Each test has a scratch topic of
+// the test kit (testing/scratch_topic.hpp: a topic, its DLQ and a group of its own). Records are
+// written with the plain librdkafka producer of plain_client, so what the consumer reads does not
+// depend on our producer.
 #include "plain_client.hpp"
 
 #include <txova/kafka/consumer.hpp>
 #include <txova/kafka/dlq.hpp>
 #include <txova/kafka/events/all.hpp>
 #include <txova/kafka/producer.hpp>
+#include <txova/kafka/testing/scratch_topic.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -31,12 +34,9 @@ using namespace txova::kafka;
 using namespace std::chrono_literals;
 using boost::system::error_code;
 using txova::kafka::test::real_brokers;
-using txova::kafka::test::unique_topic;
 
 namespace {
 
-// Creates `topic` and its DLQ (the test broker does not auto-create topics).
-void create_topic(const std::string& topic, int partitions) { test::create_topics({{topic, partitions}, {dlq_topic(topic), 1}}); }
 
 using test::golden_envelope_text;
 using test::golden_envelope_texts;
@@ -66,17 +66,15 @@ std::vector<test::record> sequenced_records(int keys, int per_key, int first_seq
 // Idempotent, so that the records of a key are stored in the order they were produced: the
 // tests check the consumer keeps that order. Without it librdkafka 2.0.2 may store a retried
 // batch after a later one (seen once under ThreadSanitizer on a freshly created topic).
-void produce(const std::string& topic, const std::vector<test::record>& records) {
-  auto res = test::produce({{"bootstrap.servers", real_brokers()}, {"linger.ms", "5"}, {"enable.idempotence", "true"}},
-                           topic, records);
+void produce(const testing::scratch_topic& topic, const std::vector<test::record>& records) {
+  auto res = test::produce({{"bootstrap.servers", topic.brokers()}, {"linger.ms", "5"}, {"enable.idempotence", "true"}},
+                           topic.name(), records);
   for (int e : res.errors) BOOST_TEST_REQUIRE(e == 0, "produce error " << e);
 }
 
-consumer_config test_config(const std::string& topic, const std::string& group) {
-  consumer_config c;
-  c.brokers = real_brokers();
-  c.group_id = group;
-  c.topics = {topic};
+// The scratch topic's consumer (brokers, group, topic) with this suite's timings.
+consumer_config test_config(const testing::scratch_topic& topic) {
+  consumer_config c = topic.consumer();
   c.session_timeout = 6s;
   c.heartbeat_interval = 500ms;
   c.commit_interval = 200ms;
@@ -147,9 +145,10 @@ void check_complete_and_ordered(const std::vector<handled_record>& handled, int 
   }
 }
 
-void check_committed_to_end(const std::string& topic, const std::string& group, int partitions) {
-  const auto committed = test::committed_offsets(real_brokers(), group, topic, partitions);
-  const auto end = test::end_offsets(real_brokers(), topic, partitions);
+void check_committed_to_end(const testing::scratch_topic& topic) {
+  const int partitions = topic.partitions();
+  const auto committed = test::committed_offsets(topic.brokers(), topic.group(), topic.name(), partitions);
+  const auto end = test::end_offsets(topic.brokers(), topic.name(), partitions);
   for (int p = 0; p < partitions; ++p)
     BOOST_TEST(committed[p] == end[p], "partition " << p << ": committed " << committed[p] << ", end " << end[p]);
 }
@@ -171,14 +170,12 @@ std::vector<dlq_body> read_dlq(const std::string& topic, std::size_t count) {
 BOOST_AUTO_TEST_SUITE(consumer_real, *boost::unit_test::timeout(240))
 
 BOOST_AUTO_TEST_CASE(handles_every_record_in_key_order_and_commits_past_the_last) {
-  const std::string topic = unique_topic("consume-order");
-  const std::string group = topic + "-group";
   constexpr int partitions = 3, keys = 12, per_key = 40;
-  create_topic(topic, partitions);
-  produce(topic, sequenced_records(keys, per_key));
+  const testing::scratch_topic scratch(real_brokers(), "consume-order", partitions);
+  produce(scratch, sequenced_records(keys, per_key));
 
   asio::io_context ioc;
-  consumer c(ioc.get_executor(), test_config(topic, group));
+  consumer c(ioc.get_executor(), test_config(scratch));
   std::vector<handled_record> handled;
   std::mt19937 rng(42);
   int running = 0, max_running = 0;
@@ -202,7 +199,7 @@ BOOST_AUTO_TEST_CASE(handles_every_record_in_key_order_and_commits_past_the_last
   check_complete_and_ordered(handled, keys, per_key);
   BOOST_TEST(partitions_seen.size() == static_cast<std::size_t>(partitions));
   BOOST_TEST(max_running > 1, "partitions were handled concurrently (at most " << max_running << " at once)");
-  check_committed_to_end(topic, group, partitions);
+  check_committed_to_end(scratch);
   const auto s = c.stats();
   BOOST_TEST(s.handled == total);
   BOOST_TEST(s.failed == 0u);
@@ -210,16 +207,14 @@ BOOST_AUTO_TEST_CASE(handles_every_record_in_key_order_and_commits_past_the_last
 }
 
 BOOST_AUTO_TEST_CASE(routes_exact_typed_wildcard_and_falls_back_to_log_and_commit) {
-  const std::string topic = unique_topic("consume-routes");
-  const std::string group = topic + "-group";
-  create_topic(topic, 1);
+  const testing::scratch_topic scratch(real_brokers(), "consume-routes", 1);
   const auto texts = golden_envelope_texts();
   std::vector<test::record> records;
   for (const auto& t : texts) records.push_back({"k", t, -1, -1, {}});
-  produce(topic, records);
+  produce(scratch, records);
 
   asio::io_context ioc;
-  consumer c(ioc.get_executor(), test_config(topic, group));
+  consumer c(ioc.get_executor(), test_config(scratch));
   std::vector<std::string> exact, wildcard, typed;
   std::int32_t typed_duration = -1;
   c.routes().on("user.registered", [&](const envelope& e, message_context&) -> asio::awaitable<void> {
@@ -246,17 +241,15 @@ BOOST_AUTO_TEST_CASE(routes_exact_typed_wildcard_and_falls_back_to_log_and_commi
   BOOST_TEST(s.handled == 6u);
   BOOST_TEST(s.skipped == texts.size() - 6, "unrouted types are logged and committed");
   BOOST_TEST(s.dead_lettered == 0u);
-  check_committed_to_end(topic, group, 1);
+  check_committed_to_end(scratch);
 }
 
 BOOST_AUTO_TEST_CASE(a_handler_that_times_out_is_cancelled_and_retried) {
-  const std::string topic = unique_topic("consume-timeout");
-  const std::string group = topic + "-group";
-  create_topic(topic, 1);
-  produce(topic, sequenced_records(1, 1));
+  const testing::scratch_topic scratch(real_brokers(), "consume-timeout", 1);
+  produce(scratch, sequenced_records(1, 1));
 
   asio::io_context ioc;
-  auto cfg = test_config(topic, group);
+  auto cfg = test_config(scratch);
   cfg.handler_timeout = 300ms;
   consumer c(ioc.get_executor(), cfg);
   std::vector<int> attempts;
@@ -285,17 +278,15 @@ BOOST_AUTO_TEST_CASE(a_handler_that_times_out_is_cancelled_and_retried) {
   BOOST_TEST(s.retried == 1u);
   BOOST_TEST(s.handled == 1u);
   BOOST_TEST(s.dead_lettered == 0u);
-  check_committed_to_end(topic, group, 1);
+  check_committed_to_end(scratch);
 }
 
 BOOST_AUTO_TEST_CASE(transient_failures_are_retried_then_succeed) {
-  const std::string topic = unique_topic("consume-transient");
-  const std::string group = topic + "-group";
-  create_topic(topic, 1);
-  produce(topic, sequenced_records(1, 1));
+  const testing::scratch_topic scratch(real_brokers(), "consume-transient", 1);
+  produce(scratch, sequenced_records(1, 1));
 
   asio::io_context ioc;
-  consumer c(ioc.get_executor(), test_config(topic, group));
+  consumer c(ioc.get_executor(), test_config(scratch));
   std::vector<int> attempts;
   c.routes().on("test.sequenced", [&](const envelope&, message_context& ctx) -> asio::awaitable<void> {
     attempts.push_back(ctx.attempt());
@@ -310,19 +301,17 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_then_succeed) {
   BOOST_TEST(s.retried == 2u);
   BOOST_TEST(s.failed == 2u);
   BOOST_TEST(s.dead_lettered == 0u);
-  check_committed_to_end(topic, group, 1);
+  check_committed_to_end(scratch);
 }
 
 BOOST_AUTO_TEST_CASE(permanent_failures_go_to_the_dlq_at_once_and_exhausted_retries_after_them) {
-  const std::string topic = unique_topic("consume-permanent");
-  const std::string group = topic + "-group";
-  create_topic(topic, 1);
+  const testing::scratch_topic scratch(real_brokers(), "consume-permanent", 1);
   auto records = sequenced_records(1, 3);
   records[0].headers = {{"trace-id", "abc"}};
-  produce(topic, records);
+  produce(scratch, records);
 
   asio::io_context ioc;
-  auto cfg = test_config(topic, group);
+  auto cfg = test_config(scratch);
   cfg.max_retries = 2;
   consumer c(ioc.get_executor(), cfg);
   std::map<int, std::vector<int>> attempts;
@@ -345,26 +334,26 @@ BOOST_AUTO_TEST_CASE(permanent_failures_go_to_the_dlq_at_once_and_exhausted_retr
   const auto s = c.stats();
   BOOST_TEST(s.dead_lettered == 2u);
   BOOST_TEST(s.skipped == 1u);
-  check_committed_to_end(topic, group, 1);
+  check_committed_to_end(scratch);
 
-  auto dlq = read_dlq(topic, 2);
+  auto dlq = read_dlq(scratch.name(), 2);
   BOOST_TEST_REQUIRE(dlq.size() == 2u);
   std::sort(dlq.begin(), dlq.end(), [](const auto& a, const auto& b) {
     return a.body.at("original_offset").as_int64() < b.body.at("original_offset").as_int64();
   });
   const auto& first = dlq[0].body;
-  BOOST_TEST(first.at("original_topic").as_string() == topic);
+  BOOST_TEST(first.at("original_topic").as_string() == scratch.name());
   BOOST_TEST(first.at("original_partition").as_int64() == 0);
   BOOST_TEST(first.at("original_offset").as_int64() == 0);
   BOOST_TEST(first.at("original_key").as_string() == "key-0");
   BOOST_TEST(first.at("error_message").as_string() == "ride has no driver");
   BOOST_TEST(first.at("attempt_count").as_int64() == 1);
-  BOOST_TEST(first.at("consumer_group").as_string() == group);
+  BOOST_TEST(first.at("consumer_group").as_string() == scratch.group());
   BOOST_TEST(boost::json::serialize(first.at("envelope")) == boost::json::serialize(boost::json::parse(records[0].value)));
-  BOOST_TEST(header(dlq[0].record, dlt_headers::original_topic) == topic);
+  BOOST_TEST(header(dlq[0].record, dlt_headers::original_topic) == scratch.name());
   BOOST_TEST(header(dlq[0].record, dlt_headers::original_offset) == "0");
   BOOST_TEST(header(dlq[0].record, dlt_headers::exception_message) == "ride has no driver");
-  BOOST_TEST(header(dlq[0].record, dlt_headers::original_consumer_group) == group);
+  BOOST_TEST(header(dlq[0].record, dlt_headers::original_consumer_group) == scratch.group());
   BOOST_TEST(header(dlq[0].record, "trace-id") == "abc", "the original headers travel with the dead letter");
   BOOST_TEST(dlq[0].record.key == "key-0");
   const auto& second = dlq[1].body;
@@ -374,9 +363,7 @@ BOOST_AUTO_TEST_CASE(permanent_failures_go_to_the_dlq_at_once_and_exhausted_retr
 }
 
 BOOST_AUTO_TEST_CASE(poison_records_go_to_the_dlq_with_the_reason_and_the_consumer_keeps_going) {
-  const std::string topic = unique_topic("consume-poison");
-  const std::string group = topic + "-group";
-  create_topic(topic, 1);
+  const testing::scratch_topic scratch(real_brokers(), "consume-poison", 1);
   std::string wrong_payload = golden_envelope_text("ride.completed");
   const auto at = wrong_payload.find("\"duration_mins\":23");
   BOOST_TEST_REQUIRE(at != std::string::npos);
@@ -389,10 +376,10 @@ BOOST_AUTO_TEST_CASE(poison_records_go_to_the_dlq_with_the_reason_and_the_consum
       {"p", std::string(2000, 'x'), -1, -1, {}},  // over max_message_bytes below
       {"p", golden_envelope_text("ride.completed"), -1, -1, {}},
   };
-  produce(topic, records);
+  produce(scratch, records);
 
   asio::io_context ioc;
-  auto cfg = test_config(topic, group);
+  auto cfg = test_config(scratch);
   cfg.max_message_bytes = 1500;
   consumer c(ioc.get_executor(), cfg);
   int good = 0;
@@ -406,9 +393,9 @@ BOOST_AUTO_TEST_CASE(poison_records_go_to_the_dlq_with_the_reason_and_the_consum
   const auto s = c.stats();
   BOOST_TEST(s.dead_lettered == 4u);
   BOOST_TEST(s.poison == 3u, "bad JSON, bad envelope, too large (the wrong payload is a permanent handler failure)");
-  check_committed_to_end(topic, group, 1);
+  check_committed_to_end(scratch);
 
-  auto dlq = read_dlq(topic, 4);
+  auto dlq = read_dlq(scratch.name(), 4);
   BOOST_TEST_REQUIRE(dlq.size() == 4u);
   std::map<std::int64_t, boost::json::object> by_offset;
   for (auto& d : dlq) by_offset[d.body.at("original_offset").as_int64()] = d.body;
@@ -422,14 +409,12 @@ BOOST_AUTO_TEST_CASE(poison_records_go_to_the_dlq_with_the_reason_and_the_consum
 }
 
 BOOST_AUTO_TEST_CASE(a_partition_over_its_limit_is_held_and_resumed_without_loss) {
-  const std::string topic = unique_topic("consume-backpressure");
-  const std::string group = topic + "-group";
   constexpr int keys = 1, per_key = 20000;  // one partition, ~9.6 MB: many times librdkafka's prefetch here
-  create_topic(topic, 1);
-  produce(topic, sequenced_records(keys, per_key));
+  const testing::scratch_topic scratch(real_brokers(), "consume-backpressure", 1);
+  produce(scratch, sequenced_records(keys, per_key));
 
   asio::io_context ioc;
-  auto cfg = test_config(topic, group);
+  auto cfg = test_config(scratch);
   cfg.max_poll_records = 10;
   // librdkafka's prefetch, which records already handed over when a hold begins come from:
   // 512 KiB queued plus the fetches in flight; a release hands all of it over at once.
@@ -455,22 +440,20 @@ BOOST_AUTO_TEST_CASE(a_partition_over_its_limit_is_held_and_resumed_without_loss
   // what is in flight here is bounded by the limit plus that prefetch, not by the backlog.
   // Measured peaks: 3797 and 4043 records (~1.9 MB) for this 20000-record backlog.
   BOOST_TEST(max_in_flight <= 8000u, "at most " << max_in_flight << " of " << per_key << " records in flight");
-  check_committed_to_end(topic, group, 1);
+  check_committed_to_end(scratch);
 }
 
 BOOST_AUTO_TEST_CASE(a_partition_held_before_a_rebalance_flows_again_when_reassigned) {
-  const std::string topic = unique_topic("consume-held-rebalance");
-  const std::string group = topic + "-group";
   constexpr int partitions = 2, keys = 8, per_key = 400;
-  create_topic(topic, partitions);
-  produce(topic, sequenced_records(keys, per_key));
+  const testing::scratch_topic scratch(real_brokers(), "consume-held-rebalance", partitions);
+  produce(scratch, sequenced_records(keys, per_key));
 
   asio::io_context ioc;
   std::vector<std::unique_ptr<consumer>> cs;
   std::vector<handled_record> handled;
   const auto add_consumer = [&] {
     const int index = static_cast<int>(cs.size());
-    auto cfg = test_config(topic, group);
+    auto cfg = test_config(scratch);
     cfg.max_poll_records = 5;  // held almost at once
     cs.push_back(std::make_unique<consumer>(ioc.get_executor(), cfg));
     cs.back()->routes().on("test.sequenced", [&, index](const envelope& e, message_context& ctx) -> asio::awaitable<void> {
@@ -509,22 +492,20 @@ BOOST_AUTO_TEST_CASE(a_partition_held_before_a_rebalance_flows_again_when_reassi
   std::set<int> after;
   for (std::size_t i = total / 4 + 50; i < handled.size(); ++i) after.insert(handled[i].consumer);
   BOOST_TEST(after.count(0) == 1u, "the first member kept handling after the rebalance (its partition flowed again)");
-  check_committed_to_end(topic, group, partitions);
+  check_committed_to_end(scratch);
 }
 
 // Two members share the partitions; a third joins mid-stream. `cooperative`: cooperative-sticky.
 void third_member_joins_mid_stream(bool cooperative) {
-  const std::string topic = unique_topic(cooperative ? "consume-coop" : "consume-group");
-  const std::string group = topic + "-group";
   constexpr int partitions = 6, keys = 24, per_key = 60;
-  create_topic(topic, partitions);
+  const testing::scratch_topic scratch(real_brokers(), cooperative ? "consume-coop" : "consume-group", partitions);
 
   asio::io_context ioc;
   std::vector<std::unique_ptr<consumer>> cs;
   std::vector<handled_record> handled;
   const auto add_consumer = [&] {
     const int index = static_cast<int>(cs.size());
-    auto cfg = test_config(topic, group);
+    auto cfg = test_config(scratch);
     cfg.cooperative = cooperative;
     cs.push_back(std::make_unique<consumer>(ioc.get_executor(), cfg));
     cs.back()->routes().on("test.sequenced", [&, index](const envelope& e, message_context& ctx) -> asio::awaitable<void> {
@@ -549,7 +530,7 @@ void third_member_joins_mid_stream(bool cooperative) {
       for (int k = 0; k < keys; ++k) {
         const std::string key = "key-" + std::to_string(k);
         auto env = parse_envelope(sequenced(key, seq));
-        const publish_options where{.topic = topic, .key = key};
+        const publish_options where{.topic = scratch.name(), .key = key};
         auto [ec, d] = co_await p.async_publish(*env, where, asio::as_tuple(asio::use_awaitable));
         BOOST_TEST_REQUIRE(!ec, ec.message() << ": " << d.error_message);
       }
@@ -601,7 +582,7 @@ void third_member_joins_mid_stream(bool cooperative) {
   std::uint64_t rebalances = 0;
   for (auto& c : cs) rebalances += c->stats().rebalances;
   BOOST_TEST(rebalances >= 4u);
-  check_committed_to_end(topic, group, partitions);
+  check_committed_to_end(scratch);
 }
 
 BOOST_AUTO_TEST_CASE(a_third_consumer_joining_mid_stream_loses_nothing_and_keeps_key_order) {
@@ -613,11 +594,9 @@ BOOST_AUTO_TEST_CASE(cooperative_sticky_rebalance_loses_nothing_and_keeps_key_or
 }
 
 BOOST_AUTO_TEST_CASE(a_consumer_stopped_mid_stream_and_restarted_resumes_without_loss) {
-  const std::string topic = unique_topic("consume-restart");
-  const std::string group = topic + "-group";
   constexpr int partitions = 3, keys = 9, per_key = 50;
-  create_topic(topic, partitions);
-  produce(topic, sequenced_records(keys, per_key));
+  const testing::scratch_topic scratch(real_brokers(), "consume-restart", partitions);
+  produce(scratch, sequenced_records(keys, per_key));
   const auto total = static_cast<std::size_t>(keys * per_key);
 
   std::vector<handled_record> handled;
@@ -630,7 +609,7 @@ BOOST_AUTO_TEST_CASE(a_consumer_stopped_mid_stream_and_restarted_resumes_without
   };
   {
     asio::io_context ioc;
-    consumer first(ioc.get_executor(), test_config(topic, group));
+    consumer first(ioc.get_executor(), test_config(scratch));
     first.routes().on("test.*", handler(0));
     auto results = run_until(ioc, {&first}, [&] { return handled.size() >= total / 3; }, 90s);
     BOOST_TEST(!results[0], results[0].message());
@@ -639,24 +618,22 @@ BOOST_AUTO_TEST_CASE(a_consumer_stopped_mid_stream_and_restarted_resumes_without
   BOOST_TEST_REQUIRE(before < total, "stopped mid-stream");
   {
     asio::io_context ioc;
-    consumer second(ioc.get_executor(), test_config(topic, group));
+    consumer second(ioc.get_executor(), test_config(scratch));
     second.routes().on("test.*", handler(1));
     auto results = run_until(ioc, {&second}, [&] { return handled.size() >= total; }, 90s);
     BOOST_TEST(!results[0], results[0].message());
   }
   BOOST_TEST(handled.size() == total, "handled " << handled.size() << ": no loss and no redelivery after a graceful stop");
   check_complete_and_ordered(handled, keys, per_key);
-  check_committed_to_end(topic, group, partitions);
+  check_committed_to_end(scratch);
 }
 
 BOOST_AUTO_TEST_CASE(records_generator_yields_records_and_commits_those_marked_done) {
-  const std::string topic = unique_topic("consume-records");
-  const std::string group = topic + "-group";
-  create_topic(topic, 1);
-  produce(topic, sequenced_records(1, 10));
+  const testing::scratch_topic scratch(real_brokers(), "consume-records", 1);
+  produce(scratch, sequenced_records(1, 10));
 
   asio::io_context ioc;
-  auto cfg = test_config(topic, group);
+  auto cfg = test_config(scratch);
   cfg.shutdown_timeout = 1s;  // records 6..9 are never marked done: stop waits this long for them
   consumer c(ioc.get_executor(), cfg);
   std::vector<std::int64_t> offsets;
@@ -672,18 +649,16 @@ BOOST_AUTO_TEST_CASE(records_generator_yields_records_and_commits_those_marked_d
   }, asio::detached);
   ioc.run();
   BOOST_TEST(offsets == (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
-  const auto committed = test::committed_offsets(real_brokers(), group, topic, 1);
+  const auto committed = test::committed_offsets(real_brokers(), scratch.group(), scratch.name(), 1);
   BOOST_TEST(committed[0] == 6, "committed up to the first record not marked done");
 }
 
 BOOST_AUTO_TEST_CASE(health_check_reports_assignment_and_lag) {
-  const std::string topic = unique_topic("consume-health");
-  const std::string group = topic + "-group";
-  create_topic(topic, 2);
-  produce(topic, sequenced_records(4, 5));  // 20 records; a partition may get none
+  const testing::scratch_topic scratch(real_brokers(), "consume-health", 2);
+  produce(scratch, sequenced_records(4, 5));  // 20 records; a partition may get none
 
   asio::io_context ioc;
-  consumer c(ioc.get_executor(), test_config(topic, group));
+  consumer c(ioc.get_executor(), test_config(scratch));
   c.routes().on("test.*", [&](const envelope&, message_context&) -> asio::awaitable<void> { co_return; });
   consumer_health after;
   bool checked = false;

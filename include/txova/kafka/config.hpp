@@ -126,12 +126,23 @@ enum class tombstone_policy {
   dead_letter,  ///< written to the DLQ ("tombstone":true) like other records that are not envelopes
 };
 
+/// One partition of a manual assignment (consumer_config::manual_assignment).
+struct assigned_partition {
+  std::string topic{};
+  std::int32_t partition = 0;
+};
+
 /// The consumer's settings. Defaults are the production defaults of txova services.
 struct consumer_config {
   std::string brokers{};                                   ///< bootstrap.servers
   std::string service{};                                   ///< names the default group: "{service}-group"
   std::string group_id{};                                  ///< empty: "{service}-group"
   std::vector<std::string> topics{};                       ///< what to subscribe to
+  /// Non-empty: exactly these partitions are read, without joining the group (no rebalances, no
+  /// group join wait; `topics` is not subscribed to). Offsets are still committed for group_id
+  /// and resumed from. For tests (testing::fast_consumer_config) and tools reading fixed
+  /// partitions; a broker refuses commits from outside a group that has live members.
+  std::vector<assigned_partition> manual_assignment{};
   security_config security{};                              ///< TLS and SASL (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*)
   std::string auto_offset_reset = "earliest";            ///< where a group without offsets starts
   std::size_t max_poll_records = 100;                    ///< per partition queued before it is held at librdkafka (docs/consumer.md)

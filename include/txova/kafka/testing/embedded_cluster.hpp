@@ -5,6 +5,7 @@
 // bootstrap_servers(). See docs/embedded-cluster.md for what it does differently from a real
 // broker.
 
+#include <txova/kafka/config.hpp>
 #include <txova/kafka/error.hpp>
 
 #include <boost/system/error_code.hpp>
@@ -15,6 +16,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace txova::kafka::testing {
 
@@ -77,5 +80,19 @@ private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// A consumer configuration that starts reading in well under a second on the embedded cluster:
+/// the partitions [0, n) of each (topic, n) by manual assignment, so there is no group join (the
+/// mock's first join of a group takes 3 s, whatever the settings, and a rejoin of a group it knows
+/// session_timeout - 1 s); commits every 100 ms, fetch waits of at most 10 ms. Offsets are committed
+/// for `group` and resumed from by the next consumer made with it. The mock refuses commits from
+/// outside a group a subscribed consumer has ever joined: use a group of its own (docs/testing.md).
+consumer_config fast_consumer_config(const embedded_cluster& cluster, std::string group,
+                                     const std::vector<std::pair<std::string, int>>& topics);
+
+/// For tests that need a real group (rebalances, several members): the mock's first join still
+/// takes 3 s; session_timeout 4 s (the shortest its 1 s eviction timer lets a joining member
+/// survive) makes a later join of the same group take 3 s instead of 44 s.
+consumer_config group_consumer_config(const embedded_cluster& cluster, std::string group, std::vector<std::string> topics);
 
 }  // namespace txova::kafka::testing
