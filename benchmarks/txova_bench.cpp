@@ -9,6 +9,7 @@
 #include "consume_bench.hpp"
 #include "peers_bench.hpp"
 #include "publish_bench.hpp"
+#include "request_reply_bench.hpp"
 
 #include <txova/kafka/admin.hpp>
 #include <txova/kafka/envelope.hpp>
@@ -39,6 +40,8 @@ struct options {
   bool consume = true;
   bool codec = false;  // --codec: only the codec section
   bool peers = true;   // the Go peers, when built and on a real broker
+  bool request_reply_only = false;  // --request-reply: only that section
+  int request_rate = 1000;
   int lag_rate = 10000;
   publish_bench_options pub;
 };
@@ -47,7 +50,7 @@ void usage() {
   std::puts(
       "usage: txova-bench [--brokers HOST:PORT] [--quick | --full] [--in-flight N] [--messages N] [--rates R1,R2,...]\n"
       "                   [--linger-ms N] [--no-wakeup-comparison] [--lag-rate N]\n"
-      "                   [--publish-only | --consume-only | --codec] [--no-peers]\n"
+      "                   [--publish-only | --consume-only | --codec | --request-reply] [--request-rate N] [--no-peers]\n"
       "Without --brokers (or KAFKA_BROKERS) it runs on the embedded cluster (librdkafka's mock) at the\n"
       "--quick sizes, which that cluster can serve; --full runs the full sizes there too.");
 }
@@ -71,6 +74,8 @@ int main(int argc, char** argv) {
     else if (a == "--full") o.full = true;
     else if (a == "--codec") o.codec = true;
     else if (a == "--no-peers") o.peers = false;
+    else if (a == "--request-reply") o.request_reply_only = true;
+    else if (a == "--request-rate") o.request_rate = std::stoi(value());
     else if (a == "--in-flight") o.pub.in_flight = std::stoul(value());
     else if (a == "--messages") o.pub.messages = std::stoul(value());
     else if (a == "--linger-ms") o.pub.linger = std::chrono::milliseconds(std::stol(value()));
@@ -132,6 +137,8 @@ int main(int argc, char** argv) {
              "partition and runs its broker on these same cores; 'scripts/demo --real-broker' runs the full "
              "harness on a real Kafka (or pass --full)");
   }
+  if (o.request_reply_only)
+    return run_request_reply_section(request_reply_options{brokers, o.quick, o.request_rate, create_topic});
   int consume_status = 0;
   if (o.consume) {
     progress("[consume] %s", cluster ? "embedded cluster (librdkafka mock)" : ("brokers " + brokers).c_str());

@@ -99,6 +99,7 @@ public:
   rdkafka_consumer_port(boost::asio::any_io_executor ex, const consumer_config& cfg)
       : group_(cfg.effective_group_id()), ex_(ex), last_poll_(std::chrono::steady_clock::now()) {
     for (const auto& p : cfg.manual_assignment) manual_.push_back({p.topic, p.partition});
+    start_offset_ = cfg.start_offset;
     const auto props = cfg.rdkafka_properties();
     identity_ = client_identity::of(props);
     auto conf = make_conf(props);
@@ -149,6 +150,18 @@ public:
 
   error_code assign(const std::vector<topic_partition>& parts) override {
     auto l = list_of(parts);
+    if (start_offset_) {
+      // The caller's store decides; if it cannot answer, the consumer stops rather than guess.
+      try {
+        for (int i = 0; i < l->cnt; ++i)
+          if (const auto at = start_offset_(l->elems[i].topic, l->elems[i].partition); at && *at >= 0) l->elems[i].offset = *at;
+      } catch (const std::exception& e) {
+        boost::asio::post(ex_, [this, alive = std::weak_ptr<char>(alive_), what = std::string(e.what())] {
+          if (alive.lock() && sink_) sink_->on_internal_error("consumer_config::start_offset", what);
+        });
+        return make_error_code(error::internal);
+      }
+    }
     error_code ec;
     if (cooperative() && manual_.empty()) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_.get(), l.get())) {
@@ -385,6 +398,7 @@ private:
   std::string group_;
   boost::asio::any_io_executor ex_;
   std::vector<topic_partition> manual_;          // consumer_config::manual_assignment
+  std::function<std::optional<std::int64_t>(std::string_view, std::int32_t)> start_offset_;
   std::shared_ptr<char> alive_ = std::make_shared<char>();  // posted work checks the port is still here
   client_identity identity_;
   std::shared_ptr<rd_kafka_t> rk_;

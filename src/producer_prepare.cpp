@@ -197,6 +197,7 @@ diagnostic producer_core::prepare(publish_fields& f, const envelope& e, const pu
   f.id = e.id;  // for the log line, should validation fail
   f.type = e.type;
   f.correlation_id = e.correlation_id;
+  if (opt.partition) f.partition = *opt.partition;
   if (opt.topic) f.topic.assign(*opt.topic);
   else {
     auto t = routes_.resolve_view(e.type);

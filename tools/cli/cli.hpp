@@ -61,5 +61,6 @@ void add_tail(CLI::App& app, const global_options& g);
 void add_dlq(CLI::App& app, const global_options& g);
 void add_topics(CLI::App& app, const global_options& g);
 void add_health(CLI::App& app, const global_options& g);
+void add_events(CLI::App& app, const global_options& g);
 
 }  // namespace txova::cli

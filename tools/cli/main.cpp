@@ -32,12 +32,13 @@ int main(int argc, char** argv) {
   cli::add_dlq(app, g);
   cli::add_topics(app, g);
   cli::add_health(app, g);
+  cli::add_events(app, g);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // CLI11 reports an unknown command as a missing one: say which word it did not know.
     if (app.get_subcommands().empty() && !app.remaining().empty() && e.get_name() == "RequiredError") {
-      std::cerr << "txova: unknown command \"" << app.remaining().front() << "\" (commands: publish, tail, dlq, topics, health; see txova --help)\n";
+      std::cerr << "txova: unknown command \"" << app.remaining().front() << "\" (commands: publish, tail, dlq, topics, health, events; see txova --help)\n";
       return 2;
     }
     return app.exit(e);

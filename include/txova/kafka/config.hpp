@@ -12,6 +12,7 @@
 #include <boost/system/result.hpp>
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -143,6 +144,11 @@ struct consumer_config {
   /// and resumed from. For tests (testing::fast_consumer_config) and tools reading fixed
   /// partitions; a broker refuses commits from outside a group that has live members.
   std::vector<assigned_partition> manual_assignment{};
+  /// Set: asked, on the consumer's executor, where each newly assigned partition starts; a value
+  /// is the next offset to read, nullopt the group's committed offset (else auto_offset_reset).
+  /// For a consumer that keeps its offsets in its own store, written with what it stores (the
+  /// event log), so a crash between that write and the group commit repeats nothing.
+  std::function<std::optional<std::int64_t>(std::string_view topic, std::int32_t partition)> start_offset{};
   security_config security{};                              ///< TLS and SASL (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*)
   std::string auto_offset_reset = "earliest";            ///< where a group without offsets starts
   std::size_t max_poll_records = 100;                    ///< per partition queued before it is held at librdkafka (docs/consumer.md)

@@ -49,6 +49,7 @@ namespace txova::kafka {
 /// only (it is copied at once), so `publish_options{.key = k}` in a co_await is safe.
 struct publish_options {
   std::optional<std::string_view> topic{};  ///< instead of the routed topic
+  std::optional<std::int32_t> partition{};  ///< instead of the partitioner's pick (a reply-to partition)
   std::optional<std::string_view> key{};    ///< instead of the catalog's partition key (needed for types not in the catalog)
   /// Headers sent after the envelope's own (event-id, event-type, correlation-id, schema-version,
   /// source, timestamp, which cannot be set here); a name given twice is sent once, the last value.
