@@ -46,12 +46,6 @@ std::optional<Int> spring_int(std::string_view bytes) {
   return decimal<Int>(bytes);
 }
 
-int replay_count_of(const header_list& h) {
-  const std::string* v = find(h, replay_headers::replay_count);
-  const auto n = v ? decimal<int>(*v) : std::nullopt;
-  return n && *n > 0 ? *n : 0;
-}
-
 std::optional<std::string> type_of(const std::optional<std::string>& value) {
   if (!value || value->empty() || value->front() != '{') return std::nullopt;
   auto v = detail::parse_strict(*value, {value->size() + 1, 64}, "dead-lettered envelope");
@@ -198,13 +192,26 @@ std::optional<producer_record> replay_record(const decoded_dead_letter& d, std::
   r.topic = to_topic.empty() ? d.failure.original_topic : std::string(to_topic);
   r.key = d.failure.original_key;
   r.value = d.failure.original_value;
-  for (const auto& h : d.original_headers)
-    if (h.first != replay_headers::replay_count && h.first != replay_headers::replayed_from) r.headers.push_back(h);
-  detail::keep_one_trace_header(r.headers);  // the original trace continues, once
-  r.headers.emplace_back(replay_headers::replay_count, std::to_string(d.replay_count + 1));
-  r.headers.emplace_back(replay_headers::replayed_from,
-                         d.dlq_topic + "/" + std::to_string(d.dlq_partition) + "/" + std::to_string(d.dlq_offset));
+  r.headers = replay_headers_for(d.original_headers, d.replay_count,
+                                 d.dlq_topic + "/" + std::to_string(d.dlq_partition) + "/" + std::to_string(d.dlq_offset));
   return r;
+}
+
+std::vector<std::pair<std::string, std::string>> replay_headers_for(const std::vector<std::pair<std::string, std::string>>& original,
+                                                                    int replays_so_far, std::string_view replayed_from) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& h : original)
+    if (h.first != replay_headers::replay_count && h.first != replay_headers::replayed_from) out.push_back(h);
+  detail::keep_one_trace_header(out);  // the original trace continues, once
+  out.emplace_back(replay_headers::replay_count, std::to_string(replays_so_far + 1));
+  out.emplace_back(replay_headers::replayed_from, std::string(replayed_from));
+  return out;
+}
+
+int replay_count_of(const std::vector<std::pair<std::string, std::string>>& headers) noexcept {
+  const std::string* v = find(headers, replay_headers::replay_count);
+  const auto n = v ? decimal<int>(*v) : std::nullopt;
+  return n && *n > 0 ? *n : 0;
 }
 
 }  // namespace txova::kafka

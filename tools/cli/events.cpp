@@ -10,7 +10,6 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include <charconv>
 #include <memory>
 
 namespace txova::cli {
@@ -79,15 +78,10 @@ void replay(const std::vector<k::logged_event>& events, const events_args& a, co
   progress bar("replayed");
   std::uint64_t done = 0, failed = 0;
   for (const auto& e : events) {
-    k::producer_record r{a.replay_to, e.key, e.value, {}, std::nullopt};
-    int count = 0;
-    for (const auto& [name, value] : e.headers) {
-      if (name == k::replay_headers::replay_count) std::from_chars(value.data(), value.data() + value.size(), count);
-      else if (name != k::replay_headers::replayed_from) r.headers.emplace_back(name, value);
-    }
-    r.headers.emplace_back(k::replay_headers::replay_count, std::to_string(count + 1));
-    r.headers.emplace_back(k::replay_headers::replayed_from,
-                           "eventlog:" + e.topic + "/" + std::to_string(e.partition) + "/" + std::to_string(e.offset));
+    k::producer_record r{a.replay_to, e.key, e.value,
+                         k::replay_headers_for(e.headers, k::replay_count_of(e.headers),
+                                               "eventlog:" + e.topic + "/" + std::to_string(e.partition) + "/" + std::to_string(e.offset)),
+                         std::nullopt};
     p.async_send(std::move(r), [&](boost::system::error_code ec, const k::delivery& d) {
       if (!ec) return bar.tick(++done, events.size());
       if (++failed == 1) std::fprintf(stderr, "txova: a replay failed: %s\n", d.error_message.empty() ? ec.message().c_str() : d.error_message.c_str());

@@ -144,4 +144,12 @@ struct dead_letter_filter {
 /// topic). nullopt when the value was omitted (it is no longer in the DLQ record).
 std::optional<producer_record> replay_record(const decoded_dead_letter& d, std::string_view to_topic = {});
 
+/// The headers a replay republishes a record with: `original` without its replay headers (and
+/// with one trace), then txova-replay-count (`replays_so_far` + 1) and txova-replayed-from =
+/// `replayed_from`. What replay_record and the event log's replay (`txova events --replay-to`) write.
+std::vector<std::pair<std::string, std::string>> replay_headers_for(const std::vector<std::pair<std::string, std::string>>& original,
+                                                                    int replays_so_far, std::string_view replayed_from);
+/// txova-replay-count of `headers` (0 when absent or not a positive number).
+int replay_count_of(const std::vector<std::pair<std::string, std::string>>& headers) noexcept;
+
 }  // namespace txova::kafka
